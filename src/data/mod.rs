@@ -1,0 +1,1 @@
+//! Data sets: readers, the embedded set, fetching.
