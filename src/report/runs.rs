@@ -242,10 +242,18 @@ pub fn read_summary(path: &Path) -> Result<RunSummary, ReportError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: without_position(e.to_string()),
     })?;
     check_summary(path, &summary)?;
     Ok(summary)
+}
+
+/// serde_json appends " at line L column C", which the error already shows up front.
+fn without_position(message: String) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    }
 }
 
 fn check_summary(path: &Path, s: &RunSummary) -> Result<(), ReportError> {
@@ -285,7 +293,13 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, ReportError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
     let csv_err = |e: csv::Error| {
         let line = e.position().map_or(1, |p| p.line());
-        ReportError::Csv { path: path.to_path_buf(), line, message: e.to_string() }
+        let message = match e.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("row has {len} cells, expected {expected_len} like the header")
+            }
+            _ => e.to_string(),
+        };
+        ReportError::Csv { path: path.to_path_buf(), line, message }
     };
 
     let header = reader.headers().map_err(csv_err)?.clone();
