@@ -19,7 +19,7 @@ pub const SELF_CHECK_ID: &str = "ilnet-selfcheck";
 const STYLE: &str = "\
 body{font-family:sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:14px}\
-th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}\
+th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}td{white-space:nowrap}\
 th{background:#eee}td:nth-child(-n+2){text-align:left}\
 figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #ddd}\
 figcaption{font-size:14px;color:#555}code{background:#f4f4f4}";

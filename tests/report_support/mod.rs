@@ -95,8 +95,9 @@ pub fn rising(start: f64, top: f64, steps: u64, rate: f64) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// A small stability sweep: three algorithms over four learning rates, three seeds,
-/// with some diverged runs at large learning rates.
+/// A small stability sweep on `mnist`: three algorithms over four learning rates, three
+/// seeds, with some diverged runs at large learning rates; and a second data set,
+/// `fashion-mnist`, with two algorithms at two learning rates and two seeds.
 pub fn write_sweep(root: &Path) {
     let lrs = [0.01, 0.1, 1.0, 10.0];
     for (a, algo) in ["bp-sgd", "il-sgd", "il-prox"].into_iter().enumerate() {
@@ -112,6 +113,16 @@ pub fn write_sweep(root: &Path) {
                     run.diverged_at = Some(stop + 10);
                     run.final_accuracy = 0.098;
                 }
+                run.write(root);
+            }
+        }
+    }
+    for algo in ["bp-sgd", "il-prox"] {
+        for lr in [0.1, 1.0] {
+            for seed in 0..2u64 {
+                let top = if algo == "bp-sgd" { 0.8 } else { 0.82 } + 0.01 * seed as f64;
+                let mut run = FakeRun::new(algo, lr, seed, rising(0.1, top, 3000, 0.001 * lr));
+                run.data = "fashion-mnist";
                 run.write(root);
             }
         }
