@@ -28,6 +28,9 @@ pub const EARLY_STEPS: u64 = 2_000;
 /// Sideways offset between algorithms in the stability figure, in decades of lr.
 pub const DODGE_DECADES: f64 = 0.02;
 
+/// The stability figure's lr axis spans at least this many decades.
+const MIN_DECADES: f64 = 3.0;
+
 /// Pixel size of every figure.
 const SIZE: (u32, u32) = (960, 600);
 
@@ -107,8 +110,15 @@ pub fn write_plots(stats: &SweepStats, out: &Path) -> Result<Vec<RenderedPlot>, 
     };
 
     let mut plots = Vec::new();
+    let mut stems = std::collections::HashSet::new();
     for data in stats.data_sets() {
-        let stem = file_stem(data);
+        // Two names that differ only in unsafe characters would share files; number them.
+        let mut stem = file_stem(data);
+        let mut k = 2;
+        while !stems.insert(stem.clone()) {
+            stem = format!("{}_{k}", file_stem(data));
+            k += 1;
+        }
 
         let mut lines: Vec<StabilityLine> = Vec::new();
         for s in stats.settings.iter().filter(|s| s.data == data) {
@@ -162,6 +172,21 @@ fn file_stem(name: &str) -> String {
         .collect()
 }
 
+/// A tick value to three significant digits, without trailing zeros (`0.3`, not
+/// `0.30000000000000004`).
+fn format_tick(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (2.0 - x.abs().log10().floor()).max(0.0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 fn render(fig: &Figure, out: &Path, stem: &str) -> Result<RenderedPlot, ReportError> {
     let svg_path = out.join(format!("{stem}.svg"));
     let png_path = out.join(format!("{stem}.png"));
@@ -213,6 +238,13 @@ fn draw_stability<DB: DrawingBackend>(
     let lrs = lines.iter().flat_map(|l| l.settings.iter().map(|s| s.lr));
     let (lo, hi) = lrs.fold((f64::INFINITY, 0.0f64), |(lo, hi), lr| (lo.min(lr), hi.max(lr)));
     let (lo, hi) = if lo.is_finite() { (lo / 2.0, hi * 2.0) } else { (0.01, 100.0) };
+    // Narrow log ranges get crowded, unreadable tick labels; show at least
+    // MIN_DECADES decades around the data.
+    let (lo, hi) = {
+        let spread = (hi / lo).log10();
+        let widen = 10f64.powf(((MIN_DECADES - spread) / 2.0).max(0.0));
+        (lo / widen, hi * widen)
+    };
 
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 24))
@@ -225,7 +257,7 @@ fn draw_stability<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("learning rate (α for prox algorithms), log scale")
         .y_desc("final test accuracy (mean ± std over seeds)")
-        .x_label_formatter(&|x| format!("{x}"))
+        .x_label_formatter(&|x| format_tick(*x))
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .draw()?;
@@ -359,4 +391,25 @@ fn draw_curves<DB: DrawingBackend>(
         .border_style(BLACK)
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_tick;
+
+    /// Float noise from the log axis never reaches a label.
+    #[test]
+    fn ticks_show_three_significant_digits() {
+        let cases = [
+            (0.30000000000000004, "0.3"),
+            (0.01, "0.01"),
+            (2.5, "2.5"),
+            (100.0, "100"),
+            (1e-5, "0.00001"),
+            (12345.0, "12345"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(format_tick(x), want, "tick {x}");
+        }
+    }
 }
