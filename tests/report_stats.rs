@@ -235,3 +235,30 @@ fn report_files_carry_the_statistics() {
     let png = fs::read(out.join("stability_mnist.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+/// A sweep where everything went wrong still gives a report, not a panic: one lr, every
+/// seed diverged at once with `final_accuracy: null` and NaN/inf cells after step 0.
+#[test]
+fn all_diverged_single_lr_still_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    for seed in 0..2 {
+        let mut run = FakeRun::new("il-sgd", 100.0, seed, vec![(0, 0.1)]);
+        run.diverged_at = Some(1);
+        let run_dir = run.write(&runs);
+        let summary = run_dir.join("summary.json");
+        let text = fs::read_to_string(&summary).unwrap();
+        let text = text.replace("\"final_accuracy\": 0.1", "\"final_accuracy\": null");
+        fs::write(&summary, text).unwrap();
+        let metrics = run_dir.join("metrics.csv");
+        let mut text = fs::read_to_string(&metrics).unwrap();
+        text.push_str("50,50,NaN,NaN,NaN,NaN,inf,inf,,,0.1\n");
+        fs::write(&metrics, text).unwrap();
+    }
+    let index = write_report(std::slice::from_ref(&runs), &dir.path().join("out")).unwrap();
+    assert!(index.html.is_file());
+    let stats = stats_of(&runs);
+    let s = setting(&stats, "il-sgd", 100.0);
+    assert_eq!((s.diverged, s.final_accuracy.mean), (2, 0.0));
+    assert_eq!(s.convergence_step, Some(0));
+}
