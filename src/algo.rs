@@ -28,8 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{NonFinite, Quantity};
 use crate::implicit::{self, ImplicitConfig};
 use crate::inference::{Clamp, InferenceConfig, Relaxation, Start};
+use crate::learn::apply_update;
 use crate::learn::layer_gradient;
-use crate::learn::{AdamConfig, Backprop, Params, Rule, RuleState, UpdateNorms, apply_update};
+use crate::learn::{AdamConfig, Backprop, DirectUpdate, Params, Rule, RuleState, UpdateNorms};
 use crate::linalg::{Float, Matrix, Threads};
 use crate::model::{Forward, Head, Network};
 
@@ -317,6 +318,7 @@ pub struct Trainer<T> {
     delta: Params<T>,
     /// The per-layer factor of the direct rules (see [`Rule::direct_scale`]).
     scales: Vec<T>,
+    direct: DirectUpdate<T>,
 }
 
 impl<T: Float> Trainer<T> {
@@ -335,6 +337,7 @@ impl<T: Float> Trainer<T> {
             relax: Relaxation::new(net, relax_batch),
             delta: Params::zeros_like(net),
             scales: vec![T::ONE; net.depth()],
+            direct: DirectUpdate::new(net, batch),
         }
     }
 
@@ -420,11 +423,22 @@ impl<T: Float> Trainer<T> {
                         }
                     }
                 }
+                let mut direct = true;
                 for l in 0..depth {
-                    self.scales[l] = self.algo.rule.direct_scale(&self.fwd.a[l]).unwrap_or(T::ONE);
+                    match self.algo.rule.direct_scale(&self.fwd.a[l]) {
+                        Some(k) => self.scales[l] = k,
+                        None => direct = false,
+                    }
                 }
-                self.bp.run(net, &self.fwd, &self.scales, &mut self.delta, threads);
-                self.algo.rule.adam_in_place(&mut self.delta, &self.fwd.a, &mut self.state);
+                let grads = if direct { None } else { Some(&mut self.delta) };
+                self.bp.run(net, &self.fwd, &self.scales, grads, threads);
+                if direct {
+                    let g = &self.bp.delta;
+                    stats.update = self.direct.apply(net, g, &self.fwd.a, &self.scales, threads)?;
+                } else {
+                    self.algo.rule.adam_in_place(&mut self.delta, &self.fwd.a, &mut self.state);
+                    stats.update = apply_update(net, &self.delta)?;
+                }
             }
             Method::Inference(cfg) => {
                 if !self.relax.fits(net) {
@@ -448,14 +462,28 @@ impl<T: Float> Trainer<T> {
                     for (gv, (&p, &h)) in g.as_mut_slice().iter_mut().zip(pairs) {
                         *gv = p - h;
                     }
-                    let scale = self.algo.rule.direct_scale(&relax.a[l]).unwrap_or(T::ONE);
-                    let (gw, gb) = (&mut self.delta.w[l], &mut self.delta.b[l]);
-                    layer_gradient(g, &relax.a[l], scale * inv_b, gw, gb, threads);
                 }
-                self.algo.rule.adam_in_place(&mut self.delta, &relax.a, &mut self.state);
+                let rule = self.algo.rule;
+                let mut direct = true;
+                for l in 0..depth {
+                    match rule.direct_scale(&relax.a[l]) {
+                        Some(k) => self.scales[l] = k,
+                        None => direct = false,
+                    }
+                }
+                if direct {
+                    stats.update =
+                        self.direct.apply(net, &relax.e, &relax.a, &self.scales, threads)?;
+                } else {
+                    for l in 0..depth {
+                        let (gw, gb) = (&mut self.delta.w[l], &mut self.delta.b[l]);
+                        layer_gradient(&relax.e[l + 1], &relax.a[l], inv_b, gw, gb, threads);
+                    }
+                    rule.adam_in_place(&mut self.delta, &relax.a, &mut self.state);
+                    stats.update = apply_update(net, &self.delta)?;
+                }
             }
         }
-        stats.update = apply_update(net, &self.delta)?;
         self.state.t += 1;
         Ok(stats)
     }

@@ -116,7 +116,7 @@ impl<T: Float> Objective<'_, T> {
             *dv = s - yv;
         }
         let ones = vec![T::ONE; depth];
-        self.bp.run(&self.work, &self.fwd, &ones, &mut self.grads, self.threads);
+        self.bp.run(&self.work, &self.fwd, &ones, Some(&mut self.grads), self.threads);
         let mut k = 0;
         let mut prox = 0.0;
         for l in 0..depth {

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NonFinite, Quantity};
-use crate::linalg::{Float, Matrix, Op, Threads, gemm};
+use crate::linalg::{Float, Matrix, Op, Threads, dot_f64, gemm, max_abs_finite};
 use crate::model::{Forward, Network};
 
 /// Adam's settings (PyTorch's form: bias-corrected moments, `eps` outside the root).
@@ -131,22 +131,24 @@ impl<T: Float> Backprop<T> {
     }
 
     /// Backpropagates `δ_L` (set by the caller in `self.delta[L]`) through the feed-forward
-    /// pass in `fwd`, writing `δ_l = f'(h_l) ⊙ W_lᵀ δ_{l+1}` and `scales[l] · G_l`, with
-    /// `G_l = (1/B) δ_{l+1} a_lᵀ`, into `grads`.
+    /// pass in `fwd`, writing `δ_l = f'(h_l) ⊙ W_lᵀ δ_{l+1}` and, when `grads` is given,
+    /// `scales[l] · G_l` with `G_l = (1/B) δ_{l+1} a_lᵀ`.
     pub fn run(
         &mut self,
         net: &Network<T>,
         fwd: &Forward<T>,
         scales: &[T],
-        grads: &mut Params<T>,
+        mut grads: Option<&mut Params<T>>,
         threads: Threads,
     ) {
         let depth = net.depth();
         let batch = fwd.h[0].cols();
         let inv_b = T::ONE / T::from_usize(batch.max(1));
         for l in (0..depth).rev() {
-            let (gw, gb) = (&mut grads.w[l], &mut grads.b[l]);
-            layer_gradient(&self.delta[l + 1], &fwd.a[l], scales[l] * inv_b, gw, gb, threads);
+            if let Some(grads) = grads.as_deref_mut() {
+                let (gw, gb) = (&mut grads.w[l], &mut grads.b[l]);
+                layer_gradient(&self.delta[l + 1], &fwd.a[l], scales[l] * inv_b, gw, gb, threads);
+            }
             if l == 0 {
                 break;
             }
@@ -256,20 +258,14 @@ pub fn apply_update<T: Float>(
     let mut w2 = 0.0;
     let mut b2 = 0.0;
     for (l, d) in net.layers.iter().enumerate() {
-        let (ok_d, ok_w, n2) = check_sum(d.w.as_slice(), delta.w[l].as_slice());
-        if !ok_d {
-            return Err(NonFinite::at(l, Quantity::Update));
-        }
+        let (ok_w, n2) = check_sum(d.w.as_slice(), delta.w[l].as_slice());
         if !ok_w {
-            return Err(NonFinite::at(l, Quantity::Weights));
+            return Err(NonFinite::at(l, which(delta.w[l].as_slice(), Quantity::Weights)));
         }
         w2 += n2;
-        let (ok_d, ok_b, n2) = check_sum(&d.b, &delta.b[l]);
-        if !ok_d {
-            return Err(NonFinite::at(l, Quantity::Update));
-        }
+        let (ok_b, n2) = check_sum(&d.b, &delta.b[l]);
         if !ok_b {
-            return Err(NonFinite::at(l, Quantity::Bias));
+            return Err(NonFinite::at(l, which(&delta.b[l], Quantity::Bias)));
         }
         b2 += n2;
     }
@@ -284,15 +280,141 @@ pub fn apply_update<T: Float>(
     Ok(UpdateNorms { weights: w2.sqrt(), total: (w2 + b2).sqrt() })
 }
 
-/// Whether every `d` is finite, whether every `p + d` is, and `Σ d²`.
-fn check_sum<T: Float>(p: &[T], d: &[T]) -> (bool, bool, f64) {
-    let mut ok_sum = true;
-    let mut n2 = 0.0;
-    for (&pv, &dv) in p.iter().zip(d) {
-        let dv64 = dv.to_f64();
-        n2 += dv64 * dv64;
-        ok_sum &= (pv + dv).is_finite();
+/// The update of the rescaling rules applied in place; holds its `B x B` Gram buffers and
+/// the bias changes.
+#[derive(Clone, Debug)]
+pub struct DirectUpdate<T> {
+    gram_g: Matrix<T>,
+    gram_a: Matrix<T>,
+    db: Vec<Vec<T>>,
+}
+
+/// Half the largest finite value: no weight may be carried past it.
+fn overflow_guard<T: Float>() -> f64 {
+    if T::NAME == "f32" { 0.5 * f32::MAX as f64 } else { 0.5 * f64::MAX }
+}
+
+impl<T: Float> DirectUpdate<T> {
+    pub fn new(net: &Network<T>, batch: usize) -> Self {
+        DirectUpdate {
+            gram_g: Matrix::zeros(batch, batch),
+            gram_a: Matrix::zeros(batch, batch),
+            db: net.layers.iter().map(|d| vec![T::ZERO; d.b.len()]).collect(),
+        }
     }
-    let ok_d = d.iter().all(|v| v.is_finite());
-    (ok_d, ok_sum, n2)
+
+    /// Applies `W_l += (k_l/B) g_{l+1} a_lᵀ` and `b_l += (k_l/B) Σ_n g_{l+1,n}` to every layer,
+    /// the update of the rescaling rules (SGD, NLMS), straight into the weights with one
+    /// product per layer.
+    ///
+    /// Before anything is written it proves that no new entry can overflow: every entry of
+    /// the change is bounded by `(|k|/B) Σ_n max|g_n|·max|a_n|`, and `max|W|` plus that bound
+    /// must stay under half the float range. A step that fails the test changes nothing and
+    /// reports the layer. The change's norm comes from the Gram matrices,
+    /// `‖g aᵀ‖² = Σ_{n,m} (g_n·g_m)(a_n·a_m)`, without forming the change.
+    ///
+    /// `g[l + 1]` and `a[l]` hold `g_{l+1}` and `a_l`; `scales[l]` is `k_l`.
+    pub fn apply(
+        &mut self,
+        net: &mut Network<T>,
+        g: &[Matrix<T>],
+        a: &[Matrix<T>],
+        scales: &[T],
+        threads: Threads,
+    ) -> Result<UpdateNorms, NonFinite> {
+        let depth = net.depth();
+        let batch = a[0].cols();
+        let inv_b = T::ONE / T::from_usize(batch.max(1));
+        let guard = overflow_guard::<T>();
+        for l in 0..depth {
+            let (g, a) = (&g[l + 1], &a[l]);
+            let mut bound = 0.0;
+            for n in 0..batch {
+                let (mg, ok_g) = max_abs_finite(g.col(n));
+                let (ma, ok_a) = max_abs_finite(a.col(n));
+                if !(ok_g && ok_a) {
+                    return Err(NonFinite::at(l, Quantity::Update));
+                }
+                bound += mg.to_f64() * ma.to_f64();
+            }
+            bound *= scales[l].to_f64().abs() / batch.max(1) as f64;
+            let (mw, _) = max_abs_finite(net.layers[l].w.as_slice());
+            let (mb, _) = max_abs_finite(&net.layers[l].b);
+            if !(bound.is_finite() && mw.to_f64().max(mb.to_f64()) + bound < guard) {
+                return Err(NonFinite::at(l, Quantity::Weights));
+            }
+        }
+        self.gram_g.reshape(batch, batch);
+        self.gram_a.reshape(batch, batch);
+
+        let (mut w2, mut b2) = (0.0, 0.0);
+        for l in 0..depth {
+            let (g, a) = (&g[l + 1], &a[l]);
+            let k = scales[l] * inv_b;
+            let layer = &mut net.layers[l];
+            gemm(&mut layer.w, true, g, Op::N, a, Op::T, k, threads);
+            let db = &mut self.db[l];
+            db.fill(T::ZERO);
+            for col in g.columns() {
+                for (acc, &v) in db.iter_mut().zip(col) {
+                    *acc += v;
+                }
+            }
+            for (b, d) in layer.b.iter_mut().zip(db.iter_mut()) {
+                *d *= k;
+                *b += *d;
+            }
+            b2 += dot_f64(db, db);
+
+            let (gg, ga) = (&mut self.gram_g, &mut self.gram_a);
+            gemm(gg, false, g, Op::T, g, Op::N, T::ONE, Threads::single());
+            gemm(ga, false, a, Op::T, a, Op::N, T::ONE, Threads::single());
+            w2 += k.to_f64().powi(2) * dot_f64(gg.as_slice(), ga.as_slice());
+        }
+        Ok(UpdateNorms { weights: w2.sqrt(), total: (w2 + b2).sqrt() })
+    }
+}
+
+/// Whether every `p + d` is finite (which implies every `d` is), and `Σ d²`.
+///
+/// Written to vectorise: `(p + d)·0` is NaN exactly when `p + d` is not finite, so one
+/// running sum of those products detects any bad entry without a branch.
+fn check_sum<T: Float>(p: &[T], d: &[T]) -> (bool, f64) {
+    pulp::Arch::new().dispatch(CheckSum(p, d))
+}
+
+struct CheckSum<'a, T>(&'a [T], &'a [T]);
+
+impl<T: Float> pulp::WithSimd for CheckSum<'_, T> {
+    type Output = (bool, f64);
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> (bool, f64) {
+        const LANES: usize = 16;
+        let mut probe = [T::ZERO; LANES];
+        let mut total = 0.0;
+        for (pc, dc) in self.0.chunks(LANES * 64).zip(self.1.chunks(LANES * 64)) {
+            let mut n2 = [T::ZERO; LANES];
+            let mut pl = pc.chunks_exact(LANES);
+            let mut dl = dc.chunks_exact(LANES);
+            for (p, d) in (&mut pl).zip(&mut dl) {
+                for k in 0..LANES {
+                    probe[k] += (p[k] + d[k]) * T::ZERO;
+                    n2[k] += d[k] * d[k];
+                }
+            }
+            for (k, (&p, &d)) in pl.remainder().iter().zip(dl.remainder()).enumerate() {
+                probe[k] += (p + d) * T::ZERO;
+                n2[k] += d * d;
+            }
+            // Fold into f64 every 1024 entries so that the squares cannot overflow in f32.
+            total += n2.iter().map(|v| v.to_f64()).sum::<f64>();
+        }
+        (probe.iter().all(|v| *v == T::ZERO), total)
+    }
+}
+
+/// Whether the change itself or only the parameter after it went non-finite.
+fn which<T: Float>(d: &[T], after: Quantity) -> Quantity {
+    if d.iter().all(|v| v.is_finite()) { after } else { Quantity::Update }
 }

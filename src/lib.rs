@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod algo;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod implicit;

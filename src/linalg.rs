@@ -206,6 +206,14 @@ impl<T: Float> Matrix<T> {
         self.data.resize(self.rows * cols, T::ZERO);
     }
 
+    /// Changes both dimensions; entries are unspecified afterwards. Allocates only when
+    /// growing past the largest size this matrix has had.
+    pub fn reshape(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.data.resize(rows * cols, T::ZERO);
+    }
+
     /// Copies `other` into `self`, adopting its column count (rows must agree).
     ///
     /// # Panics
@@ -320,6 +328,51 @@ pub fn gemm<T: Float>(
     let par = threads.for_flops(flops);
     let accum = if accumulate { Accum::Add } else { Accum::Replace };
     matmul(dst.view_mut(), accum, a, b, alpha, par);
+}
+
+/// Lanes of the explicitly laned reductions below. Elementwise kernels go through pulp's
+/// run-time dispatch so that they are compiled for the vector width the CPU has (AVX2 on
+/// x86-64); results do not depend on it, since the compiler never fuses or reorders float
+/// operations on its own and the lanes are fixed here.
+const LANES: usize = 16;
+
+/// `(max |v|, all finite)` over `v`, in one vectorised pass.
+pub fn max_abs_finite<T: Float>(v: &[T]) -> (T, bool) {
+    pulp::Arch::new().dispatch(MaxAbsFinite(v))
+}
+
+struct MaxAbsFinite<'a, T>(&'a [T]);
+
+impl<T: Float> pulp::WithSimd for MaxAbsFinite<'_, T> {
+    type Output = (T, bool);
+
+    // Inlined into pulp's feature-enabled entry point, so the loop below is compiled for
+    // the vector width that the CPU has.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> (T, bool) {
+        let mut probe = [T::ZERO; LANES];
+        let mut top = [T::ZERO; LANES];
+        let mut chunks = self.0.chunks_exact(LANES);
+        for c in &mut chunks {
+            for k in 0..LANES {
+                // `x·0` is NaN exactly when `x` is not finite.
+                probe[k] += c[k] * T::ZERO;
+                let a = c[k].abs();
+                top[k] = if a > top[k] { a } else { top[k] };
+            }
+        }
+        for (k, &x) in chunks.remainder().iter().enumerate() {
+            probe[k] += x * T::ZERO;
+            top[k] = top[k].max(x.abs());
+        }
+        let finite = probe.iter().all(|p| *p == T::ZERO);
+        (top.iter().copied().fold(T::ZERO, T::max), finite)
+    }
+}
+
+/// `Σ x_i y_i` accumulated in f64.
+pub fn dot_f64<T: Float>(x: &[T], y: &[T]) -> f64 {
+    x.iter().zip(y).map(|(&a, &b)| a.to_f64() * b.to_f64()).sum()
 }
 
 /// Adds `b` to every column of `m`.

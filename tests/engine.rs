@@ -137,3 +137,39 @@ fn every_algorithm_learns_a_small_problem() {
         assert!(after.accuracy > 0.9, "{algorithm}: accuracy {}", after.accuracy);
     }
 }
+
+/// The update norms a step reports equal `‖θ' - θ‖` measured on the parameters, for the
+/// rules applied in place (SGD, NLMS: norm from Gram matrices) and through a change buffer
+/// (Adam), at batch 1 and 5.
+#[test]
+fn reported_update_norms_match_the_parameter_change() {
+    for algorithm in [
+        Algorithm::BpSgd,
+        Algorithm::IlProx,
+        Algorithm::IlSgd,
+        Algorithm::BpAdam,
+        Algorithm::IlProxAdam,
+    ] {
+        for batch in [1, 5] {
+            let mut net = net(&[6, 7, 3], Activation::Tanh, Head::SoftmaxCe, 4);
+            let before = net.clone();
+            let x = uniform(6, batch, -1.0, 1.0, 5);
+            let y = targets(Head::SoftmaxCe, 3, batch, 6);
+            let mut tr = trainer(&net, algo(algorithm, 0.5, 0.25, Head::SoftmaxCe), batch);
+            let stats = tr.step(&mut net, &x, &y).unwrap();
+            let (mut w2, mut b2) = (0.0, 0.0);
+            for (a, b) in net.layers.iter().zip(&before.layers) {
+                w2 +=
+                    a.w.as_slice()
+                        .iter()
+                        .zip(b.w.as_slice())
+                        .map(|(p, q)| (p - q).powi(2))
+                        .sum::<f64>();
+                b2 += a.b.iter().zip(&b.b).map(|(p, q)| (p - q).powi(2)).sum::<f64>();
+            }
+            let tol = 1e-10 * (1.0 + stats.update.total);
+            assert!((stats.update.weights - w2.sqrt()).abs() < tol, "{algorithm} B={batch}");
+            assert!((stats.update.total - (w2 + b2).sqrt()).abs() < tol, "{algorithm} B={batch}");
+        }
+    }
+}

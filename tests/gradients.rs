@@ -45,7 +45,7 @@ fn backprop_matches_finite_differences() {
                         *v = out.as_slice()[i] - y.as_slice()[i];
                     }
                     let mut grads = Params::zeros_like(&net);
-                    bp.run(&net, &fwd, &vec![1.0; depth], &mut grads, Threads::single());
+                    bp.run(&net, &fwd, &vec![1.0; depth], Some(&mut grads), Threads::single());
                     let analytic: Vec<f64> = (0..depth)
                         .flat_map(|l| {
                             let mut v = grads.w[l].as_slice().to_vec();
