@@ -348,15 +348,25 @@ pub enum DataError {
         expected: String,
     },
 
-    /// A `--from` source holds none of the files needed.
-    #[error("{path}: no {name} files found in it, expected {files}")]
-    NothingToImport {
+    /// A `--from` source lacks some of the files needed.
+    #[error(
+        "{path}: {name} files {missing} not found in it\n\
+         hint: give a folder holding the files (gzipped or raw) or a tarball containing them"
+    )]
+    IncompleteSource {
         /// The data set.
         name: String,
         /// The source given.
         path: PathBuf,
-        /// The file names looked for.
-        files: String,
+        /// The file names missing, comma-separated.
+        missing: String,
+    },
+
+    /// A data set that ships inside the binary was asked to be fetched.
+    #[error("{name} is embedded in ilnet; there is nothing to fetch")]
+    Embedded {
+        /// The data set.
+        name: String,
     },
 }
 
