@@ -24,13 +24,13 @@ pub enum DataError {
 
     /// A file that a data set needs is not in the data folder.
     #[error(
-        "{name}: file {path:?} not found (looked for it with and without `.gz`)\n\
+        "{name}: file {path:?} not found\n\
          hint: run `ilnet data fetch {name}`, or put the files there by hand"
     )]
     MissingFile {
         /// The data set, in its kebab-case name.
         name: String,
-        /// The path looked for, without `.gz`.
+        /// The path looked for (`[.gz]` marks an optional suffix).
         path: PathBuf,
     },
 

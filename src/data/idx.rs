@@ -192,10 +192,10 @@ pub fn to_dataset(
 pub(crate) fn find_file(dir: &Path, stem: &str, name: DataName) -> Result<PathBuf, DataError> {
     let raw = dir.join(stem);
     let gz = dir.join(format!("{stem}.gz"));
-    [raw.clone(), gz]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or(DataError::MissingFile { name: name.to_string(), path: raw })
+    [raw, gz].into_iter().find(|p| p.is_file()).ok_or_else(|| DataError::MissingFile {
+        name: name.to_string(),
+        path: dir.join(format!("{stem}[.gz]")),
+    })
 }
 
 /// Loads MNIST or Fashion-MNIST from `root/<name>/`.
