@@ -219,7 +219,7 @@ fn lbfgs(
         }
         let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
         let mut slope = dot(&g, &d);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             d = g.iter().map(|v| -v).collect();
             slope = -dot(&g, &g);
             s_hist.clear();
@@ -242,7 +242,7 @@ fn lbfgs(
             }
         }
         iterations += 1;
-        if !(f_new <= fx) {
+        if f_new.is_nan() || f_new > fx {
             // No decrease is possible at this precision: the iterate is as good as it gets.
             break;
         }

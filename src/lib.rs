@@ -1,8 +1,13 @@
 //! ilnet: inference learning and backpropagation on one model definition.
 #![forbid(unsafe_code)]
+// Numeric loops index several arrays with one layer or sample index; iterator chains over
+// four zipped slices read worse than the index they replace.
+#![allow(clippy::needless_range_loop)]
 
 pub mod algo;
 pub mod bench;
+pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod implicit;
@@ -11,3 +16,4 @@ pub mod learn;
 pub mod linalg;
 pub mod model;
 pub mod report;
+pub mod run;

