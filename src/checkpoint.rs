@@ -68,6 +68,8 @@ pub struct Progress {
     pub wall_s: f64,
     /// Inference steps summed over the run (IL), for the mean reported at the end.
     pub inference_steps: u64,
+    /// Training samples seen (the last batch of an epoch may be short).
+    pub samples: u64,
 }
 
 /// Sums over the steps between two evaluations.

@@ -447,7 +447,7 @@ pub fn train(
     let mut order = Order { seed: cfg.seed, epoch: u64::MAX, perm: Vec::new() };
     let mut xb = Matrix::zeros(p.train_x.rows(), cfg.batch);
     let mut yb = Matrix::zeros(p.train_y.rows(), cfg.batch);
-    let mut samples = start * cfg.batch as u64;
+    let first_samples = progress.samples;
     let mut status = Status::Finished;
     let mut step = start;
     while step < total {
@@ -465,7 +465,7 @@ pub fn train(
             }
         }
         step += 1;
-        samples += xb.cols() as u64;
+        progress.samples += xb.cols() as u64;
         obs.stepped(step);
 
         if step % cfg.eval_every == 0 || step == total {
@@ -475,7 +475,7 @@ pub fn train(
                 progress.best_step = step;
             }
             progress.last_accuracy = m.accuracy;
-            let row = interval_row(step, samples, m, &progress, wall(&progress));
+            let row = interval_row(step, progress.samples, m, &progress, wall(&progress));
             write_row(&row, obs)?;
             progress.interval = Default::default();
             if step % cfg.checkpoint_every == 0 || step == total {
@@ -519,7 +519,7 @@ pub fn train(
             .then(|| progress.inference_steps as f64 / n.max(1) as f64),
         diverged,
         wall_s,
-        samples_per_s: (samples - start * cfg.batch as u64) as f64
+        samples_per_s: (progress.samples - first_samples) as f64
             / clock.elapsed().as_secs_f64().max(1e-9),
     };
     let json = serde_json::to_string_pretty(&summary)?;

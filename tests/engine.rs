@@ -1,6 +1,8 @@
 //! The engine as a whole: determinism across thread counts, divergence as a typed error,
 //! and learning on a small problem.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;

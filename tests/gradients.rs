@@ -1,6 +1,8 @@
 //! Gradients against finite differences, Adam against hand-computed steps, and the
 //! inference update against the gradient of the free energy.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! All in f64, at batch 1, with ε = 0 and the MSE head unless stated. Each oracle is
 //! computed here from the formula, independently of the engine's code path.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
