@@ -9,5 +9,6 @@ pub mod implicit;
 pub mod inference;
 pub mod learn;
 pub mod linalg;
+pub mod missing;
 pub mod model;
 pub mod report;
