@@ -18,7 +18,9 @@
 //! `scripts/install-tabular-data.sh` installs.
 
 mod error;
+pub mod impute;
 pub mod simulate;
 
 pub use error::MissingError;
+pub use impute::{FittedImputer, Imputer};
 pub use simulate::{Corrupted, Corruption, Mechanism};
