@@ -17,10 +17,12 @@
 //! [`impute`] fills values in; [`tabular_benchmarks`] reads the real tables that
 //! `scripts/install-tabular-data.sh` installs.
 
+pub mod corrupt;
 mod error;
 pub mod impute;
 pub mod simulate;
 
+pub use corrupt::{ColumnSummary, Summary, corrupt_csv};
 pub use error::MissingError;
 pub use impute::{FittedImputer, Imputer};
 pub use simulate::{Corrupted, Corruption, Mechanism};
