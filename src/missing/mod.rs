@@ -21,6 +21,8 @@ pub mod corrupt;
 mod error;
 pub mod impute;
 pub mod simulate;
+#[path = "benchmarks.rs"]
+pub mod tabular_benchmarks;
 
 pub use corrupt::{ColumnSummary, Summary, corrupt_csv};
 pub use error::MissingError;
