@@ -16,6 +16,15 @@
 //! [`corrupt`] does the same to a CSV file cell by cell (`ilnet data corrupt`);
 //! [`impute`] fills values in; [`tabular_benchmarks`] reads the real tables that
 //! `scripts/install-tabular-data.sh` installs.
+//!
+//! # Limitations
+//!
+//! - kNN imputation is brute force, `O(n_train · d)` per row with a gap: fine for tables of
+//!   thousands of rows, slow for image-sized sets.
+//! - Iterative (MICE) imputation, one of the paper's baselines, is not implemented yet.
+//! - MAR has one driver and a fixed slope ([`simulate::MAR_SLOPE`]); MNAR is the quantile
+//!   window only, not logistic self-masking.
+//! - `ilnet data corrupt` is not wired into the binary yet; [`corrupt_csv`] is its body.
 
 pub mod corrupt;
 mod error;
