@@ -14,6 +14,7 @@ pub mod implicit;
 pub mod inference;
 pub mod learn;
 pub mod linalg;
+pub mod missing;
 pub mod model;
 pub mod report;
 pub mod run;
