@@ -18,3 +18,4 @@ pub mod missing;
 pub mod model;
 pub mod report;
 pub mod run;
+pub mod sweep;

