@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::algo::{Algo, Algorithm, Hyper};
+use crate::inputs::InputMode;
 use crate::model::{Activation, Head};
 
 /// The config file as written; `None` means "use the default".
@@ -66,6 +67,12 @@ pub struct RawModel {
     pub activation: Option<Activation>,
     /// Default: `softmax-ce` for class targets, `identity-mse` for values.
     pub head: Option<Head>,
+    /// How the first layer treats missing inputs: `plain` (complete data only, the
+    /// default), `promissing`, `mpromissing`, `mask-concat`, `zero`, `mean`, `median`,
+    /// `knn` (see `ilnet::inputs`).
+    pub input: Option<InputMode>,
+    /// k of the `knn` input mode. Default 5.
+    pub knn_k: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -173,6 +180,8 @@ pub struct RunConfig {
     pub activation: Activation,
     /// `None`: chosen from the target once the data is loaded.
     pub head: Option<Head>,
+    pub input: InputMode,
+    pub knn_k: usize,
     pub algorithm: Algorithm,
     pub hyper: Hyper,
     pub data: DataSource,
@@ -302,6 +311,11 @@ impl RawConfig {
             sizes: m.sizes.clone(),
             activation: m.activation.unwrap_or(Activation::Relu),
             head: m.head,
+            input: m.input.unwrap_or_default(),
+            knn_k: match m.knn_k {
+                Some(0) => return Err(bad("model.knn_k", 0, "a positive integer")),
+                k => k.unwrap_or(5),
+            },
             algorithm,
             hyper: self.algo.hyper.clone(),
             data,
@@ -360,6 +374,8 @@ impl RunConfig {
                 sizes: Some(sizes.to_vec()),
                 activation: Some(self.activation),
                 head: Some(head),
+                input: Some(self.input),
+                knn_k: (self.input == InputMode::Knn).then_some(self.knn_k),
             },
             algo: RawAlgo { name: Some(self.algorithm), hyper },
             data,

@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod implicit;
 pub mod inference;
+pub mod inputs;
 pub mod learn;
 pub mod linalg;
 pub mod missing;

@@ -34,6 +34,7 @@ use crate::checkpoint::{self, Checkpoint, Progress, State};
 use crate::config::{DataSource, RunConfig};
 use crate::data::{self, Dataset, Split, Standardizer, Target};
 use crate::error::NonFinite;
+use crate::inputs::{FittedInput, InputMode};
 use crate::linalg::{Matrix, Threads};
 use crate::model::{Architecture, Head, Metrics, Network, one_hot};
 
@@ -181,8 +182,9 @@ fn matrices(ds: &Dataset, limit: usize) -> anyhow::Result<(Matrix<f32>, Matrix<f
         let count = mask.iter().filter(|&&m| m).count();
         if count > 0 {
             bail!(
-                "{}: {count} values are missing; ilnet trains on complete data only so far \
-                 (missing-value input modes are planned); remove or fill the rows first",
+                "{}: {count} values are missing; choose how the first layer treats them with \
+                 model.input = \"promissing\" (or mpromissing, mask-concat, zero, mean, median, \
+                 knn)",
                 ds.name
             );
         }
@@ -223,6 +225,12 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
         }
     };
     let Split { train, test } = split;
+    let (train, test) = if cfg.input == InputMode::Plain {
+        (train, test)
+    } else {
+        let fitted = FittedInput::fit(cfg.input, &train, cfg.knn_k)?;
+        (fitted.apply(&train)?, fitted.apply(&test)?)
+    };
     let (train, eval, test) = if cfg.validation > 0.0 {
         let (rest, val) = train.split_validation(cfg.validation, cfg.seed)?;
         (rest, val, Some(test))
