@@ -541,7 +541,7 @@ mod tests {
         let c = Network::<f32>::new(arch, 8);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        for v in &a.layers[0].w.as_slice()[..] {
+        for v in a.layers[0].w.as_slice() {
             assert!(v.abs() <= 1.0 / 3.0);
         }
         assert!(a.layers[1].b[0].abs() <= 0.5);
