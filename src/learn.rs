@@ -213,9 +213,9 @@ impl<T: Float> Rule<T> {
         };
         let c1 = T::ONE - adam.beta1.powi(t);
         let c2 = T::ONE - adam.beta2.powi(t);
-        for l in 0..g.w.len() {
+        for (l, input) in inputs.iter().enumerate().take(g.w.len()) {
             let scale = match eps {
-                Some(eps) => T::ONE / nlms_norm(&inputs[l], eps),
+                Some(eps) => T::ONE / nlms_norm(input, eps),
                 None => T::ONE,
             };
             let step = |gv: &mut T, mv: &mut T, vv: &mut T| {

@@ -224,6 +224,16 @@ impl<T: Float> Matrix<T> {
         self.data.copy_from_slice(&other.data);
     }
 
+    /// Overwrites columns `start..start + src.cols()` with `src` (rows must agree).
+    ///
+    /// # Panics
+    /// If the row counts differ or the columns run past the end.
+    pub fn paste_cols(&mut self, start: usize, src: &Matrix<T>) {
+        assert_eq!(self.rows, src.rows, "paste_cols: row counts differ");
+        let r = self.rows;
+        self.data[start * r..(start + src.cols) * r].copy_from_slice(&src.data);
+    }
+
     pub fn fill(&mut self, v: T) {
         self.data.fill(v);
     }
@@ -328,6 +338,21 @@ pub fn gemm<T: Float>(
     let par = threads.for_flops(flops);
     let accum = if accumulate { Accum::Add } else { Accum::Replace };
     matmul(dst.view_mut(), accum, a, b, alpha, par);
+    clear_upper_state();
+}
+
+/// Marks the upper halves of the vector registers clean (`vzeroupper`).
+///
+/// faer's AVX-512 kernels return with them dirty, and until they are cleaned the CPU runs
+/// later scalar SSE code slowly: measured on the benchmark machine, a 10x64 softmax (libm's
+/// `expf`) took 130 µs after a product instead of 2 µs, which was 40% of an IL step at
+/// batch 64. Every product goes through [`gemm`], which calls this; so do the parallel tasks
+/// that start on a worker thread after faer's own parallel products.
+pub fn clear_upper_state() {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.avx._mm256_zeroupper();
+    }
 }
 
 /// Lanes of the explicitly laned reductions below. Elementwise kernels go through pulp's
@@ -368,6 +393,141 @@ impl<T: Float> pulp::WithSimd for MaxAbsFinite<'_, T> {
         let finite = probe.iter().all(|p| *p == T::ZERO);
         (top.iter().copied().fold(T::ZERO, T::max), finite)
     }
+}
+
+/// Both products of a layer `W` (`m x n`) with one sample, in one pass over `W`: for each
+/// block of [`BLOCK`] columns in turn, `back = W[:, block]ᵀ up` goes to
+/// `relax(start, back, a_block)`, which writes the new input activities of the block, and
+/// then `p += W[:, block] a_block`. `p` (length `m`) ends as `W a`.
+///
+/// The inference step needs `Wᵀ e_{l+1}` and then `W a_l`, where `a_l` depends on the first
+/// product only through the same index: so each block of `W` is read from memory once and
+/// then used twice from cache. At batch 1 those reads are the cost of inference.
+///
+/// # Panics
+/// If `up` or `p` does not have `m` entries, or `a` not `n`.
+pub fn matvec_pair<T: Float>(
+    w: &Matrix<T>,
+    up: &[T],
+    p: &mut [T],
+    a: &mut [T],
+    relax: impl FnMut(usize, &[T], &mut [T]),
+) {
+    assert!(up.len() == w.rows() && p.len() == w.rows(), "matvec_pair: lengths differ from W");
+    assert_eq!(a.len(), w.cols(), "matvec_pair: a must have one entry per column of W");
+    pulp::Arch::new().dispatch(MatvecPair { w, up, p, a, relax })
+}
+
+/// Columns of `W` per block of [`matvec_pair`]: 16 columns of 256 floats stay in L1.
+const BLOCK: usize = 16;
+
+struct MatvecPair<'a, T, F> {
+    w: &'a Matrix<T>,
+    up: &'a [T],
+    p: &'a mut [T],
+    a: &'a mut [T],
+    relax: F,
+}
+
+impl<T: Float, F: FnMut(usize, &[T], &mut [T])> pulp::WithSimd for MatvecPair<'_, T, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let MatvecPair { w, up, p, a, mut relax } = self;
+        let m = w.rows();
+        p.fill(T::ZERO);
+        if m == 0 {
+            return;
+        }
+        let blocks = w.as_slice().chunks(BLOCK * m).zip(a.chunks_mut(BLOCK));
+        for (b, (block, a)) in blocks.enumerate() {
+            let mut back = [T::ZERO; BLOCK];
+            let back = &mut back[..a.len()];
+            let mut groups = block.chunks_exact(GROUP * m).zip(back.chunks_exact_mut(GROUP));
+            for (cols, out) in &mut groups {
+                out.copy_from_slice(&dot4_laned(cols, up));
+            }
+            let done = block.len() / (GROUP * m) * GROUP;
+            for (col, out) in block[done * m..].chunks_exact(m).zip(&mut back[done..]) {
+                *out = dot_laned(col, up);
+            }
+            relax(b * BLOCK, back, a);
+
+            for (cols, ak) in block.chunks(GROUP * m).zip(a.chunks(GROUP)) {
+                if ak.iter().all(|&v| v == T::ZERO) {
+                    // Silent units add nothing; ReLU leaves about half of them silent.
+                    continue;
+                }
+                if let Ok(&[a0, a1, a2, a3]) = <&[T; GROUP]>::try_from(ak) {
+                    let (c0, rest) = cols.split_at(m);
+                    let (c1, rest) = rest.split_at(m);
+                    let (c2, c3) = rest.split_at(m);
+                    let rows = c0.iter().zip(c1).zip(c2.iter().zip(c3));
+                    for (pv, ((&x0, &x1), (&x2, &x3))) in p.iter_mut().zip(rows) {
+                        *pv += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+                    }
+                } else {
+                    for (col, &av) in cols.chunks_exact(m).zip(ak) {
+                        for (pv, &c) in p.iter_mut().zip(col) {
+                            *pv += av * c;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Columns of `W` per pass of [`matvec_pair`] over the output.
+const GROUP: usize = 4;
+
+/// The dot products of the [`GROUP`] consecutive columns of `block` with `y`, each exactly
+/// as [`dot_laned`] computes it; interleaved so that the additions do not wait on each other.
+#[inline(always)]
+fn dot4_laned<T: Float>(block: &[T], y: &[T]) -> [T; GROUP] {
+    let m = y.len();
+    let (c0, rest) = block.split_at(m);
+    let (c1, rest) = rest.split_at(m);
+    let (c2, c3) = rest.split_at(m);
+    let mut acc = [[T::ZERO; LANES]; GROUP];
+    let cols = c0.chunks_exact(LANES).zip(c1.chunks_exact(LANES));
+    let cols = cols.zip(c2.chunks_exact(LANES).zip(c3.chunks_exact(LANES)));
+    for (((x0, x1), (x2, x3)), u) in cols.zip(y.chunks_exact(LANES)) {
+        let lanes = |x: &[T]| -> [T; LANES] { x.try_into().expect("a chunk of LANES") };
+        let (x0, x1, x2, x3, u) = (lanes(x0), lanes(x1), lanes(x2), lanes(x3), lanes(u));
+        for k in 0..LANES {
+            acc[0][k] += x0[k] * u[k];
+            acc[1][k] += x1[k] * u[k];
+            acc[2][k] += x2[k] * u[k];
+            acc[3][k] += x3[k] * u[k];
+        }
+    }
+    let tail = m - m % LANES;
+    for (k, &u) in y[tail..].iter().enumerate() {
+        acc[0][k] += c0[tail + k] * u;
+        acc[1][k] += c1[tail + k] * u;
+        acc[2][k] += c2[tail + k] * u;
+        acc[3][k] += c3[tail + k] * u;
+    }
+    acc.map(|lanes| lanes.iter().fold(T::ZERO, |s, &v| s + v))
+}
+
+/// `Σ x_i y_i` in [`LANES`] fixed lanes, summed in lane order at the end.
+#[inline(always)]
+fn dot_laned<T: Float>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let mut lanes = x.chunks_exact(LANES).zip(y.chunks_exact(LANES));
+    for (c, u) in &mut lanes {
+        for k in 0..LANES {
+            acc[k] += c[k] * u[k];
+        }
+    }
+    let tail = x.chunks_exact(LANES).remainder().iter().zip(y.chunks_exact(LANES).remainder());
+    for (k, (&c, &u)) in tail.enumerate() {
+        acc[k] += c * u;
+    }
+    acc.iter().fold(T::ZERO, |s, &v| s + v)
 }
 
 /// `Σ x_i y_i` accumulated in f64.

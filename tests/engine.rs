@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use ilnet::algo::{Algorithm, Hyper, Trainer};
 use ilnet::error::Quantity;
+use ilnet::inference::Relaxation;
 use ilnet::linalg::{Matrix, Threads};
 use ilnet::model::{Activation, Architecture, Head, Network, one_hot};
 use rand::{RngExt, SeedableRng};
@@ -20,24 +21,34 @@ fn f32_data(d: usize, n: usize, classes: usize, seed: u64) -> (Matrix<f32>, Matr
     (x, one_hot(&labels, classes))
 }
 
-/// 100 steps give bitwise-identical weights on one thread and on two, for a network whose
-/// products are large enough to run in parallel (each over 20 MFLOP at batch 64).
+/// Training gives bitwise-identical weights on one thread and on two: for products large
+/// enough that faer runs them in parallel (over 20 MFLOP at batch 64), and for the
+/// relaxation, whose chunks run in parallel, at batch sizes that are and are not a multiple
+/// of the chunk width (50 leaves a chunk of 18) and at batch 1 (one chunk, the fused kernel).
 #[test]
 fn same_seed_same_weights_whatever_the_thread_count() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    for algorithm in [Algorithm::BpSgd, Algorithm::IlProx, Algorithm::BpAdam] {
+    let cases = [
+        (Algorithm::BpSgd, 64, 100),
+        (Algorithm::IlProx, 64, 100),
+        (Algorithm::BpAdam, 64, 100),
+        (Algorithm::IlProx, 50, 30),
+        (Algorithm::IlAdam, 50, 30),
+        (Algorithm::IlSgd, 1, 30),
+    ];
+    for (algorithm, batch, steps) in cases {
         let arch = Architecture {
             sizes: vec![784, 256, 256, 10],
             activation: Activation::Relu,
             head: Head::SoftmaxCe,
         };
-        let (x, y) = f32_data(784, 64, 10, 1);
+        let (x, y) = f32_data(784, batch, 10, 1);
         let algo = algorithm.resolve::<f32>(&Hyper::default(), Head::SoftmaxCe).unwrap();
         let run = |threads: usize| {
             let mut net = Network::<f32>::new(arch.clone(), 42);
-            let mut tr = Trainer::new(&net, algo, 64, Threads(threads));
+            let mut tr = Trainer::new(&net, algo, batch, Threads(threads));
             pool.install(|| {
-                for _ in 0..100 {
+                for _ in 0..steps {
                     tr.step(&mut net, &x, &y).unwrap();
                 }
             });
@@ -45,8 +56,40 @@ fn same_seed_same_weights_whatever_the_thread_count() {
         };
         let one = run(1);
         let two = run(2);
-        assert!(one == two, "{algorithm}: weights differ between 1 and 2 threads");
+        assert!(one == two, "{algorithm} at batch {batch}: weights differ between 1 and 2 threads");
     }
+}
+
+/// The relaxation with the energy watched every step (trace and early stop: the chunks meet
+/// after each step) reports the same steps, energies and state on one thread and on two.
+#[test]
+fn watched_relaxation_is_the_same_whatever_the_thread_count() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let arch = Architecture {
+        sizes: vec![784, 256, 256, 10],
+        activation: Activation::Relu,
+        head: Head::SoftmaxCe,
+    };
+    let net = Network::<f32>::new(arch, 7);
+    let (x, y) = f32_data(784, 37, 10, 3);
+    let hyper = Hyper { early_stop: Some(1e-5), ..Hyper::default() };
+    let algo = Algorithm::IlProx.resolve::<f32>(&hyper, Head::SoftmaxCe).unwrap();
+    let mut cfg = match algo.method {
+        ilnet::algo::Method::Inference(cfg) => cfg,
+        _ => unreachable!(),
+    };
+    cfg.trace = true;
+    let run = |threads: usize| {
+        let mut r = Relaxation::new(&net, 37);
+        let report = pool.install(|| {
+            r.feed_forward(&net, &x, Threads(threads));
+            r.relax(&net, &y, &cfg, Threads(threads)).unwrap()
+        });
+        (report, r.trace.clone(), r.hhat.clone())
+    };
+    let one = run(1);
+    assert!(one.0.steps >= 2, "the relaxation should run a few steps: {:?}", one.0);
+    assert!(one == run(2), "watched relaxation differs between 1 and 2 threads");
 }
 
 /// A step that overflows is returned as a typed error naming the step, the layer and the

@@ -38,12 +38,12 @@ fn fact1_il_prox_on_one_linear_layer_is_closed_form_implicit_sgd() {
                 let p = logits(&net, &x);
                 let mut want_w = net.layers[0].w.clone();
                 let mut want_b = net.layers[0].b.clone();
-                for r in 0..m {
+                for (r, b) in want_b.iter_mut().enumerate().take(m) {
                     let err = y.get(r, 0) - p.get(r, 0);
-                    for c in 0..d {
-                        want_w.set(r, c, want_w.get(r, c) + k * err * xt[c]);
+                    for (c, &xc) in xt.iter().enumerate().take(d) {
+                        want_w.set(r, c, want_w.get(r, c) + k * err * xc);
                     }
-                    want_b[r] += k * err;
+                    *b += k * err;
                 }
 
                 let mut tr =
