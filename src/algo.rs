@@ -425,7 +425,7 @@ impl<T: Float> Trainer<T> {
                 }
                 let mut direct = true;
                 for l in 0..depth {
-                    match self.algo.rule.direct_scale(&self.fwd.a[l]) {
+                    match self.algo.rule.direct_scale(&self.fwd.a[l], net.layers[l].bias) {
                         Some(k) => self.scales[l] = k,
                         None => direct = false,
                     }
@@ -436,7 +436,12 @@ impl<T: Float> Trainer<T> {
                     let g = &self.bp.delta;
                     stats.update = self.direct.apply(net, g, &self.fwd.a, &self.scales, threads)?;
                 } else {
-                    self.algo.rule.adam_in_place(&mut self.delta, &self.fwd.a, &mut self.state);
+                    self.algo.rule.adam_in_place(
+                        &mut self.delta,
+                        &self.fwd.a,
+                        &net.layers,
+                        &mut self.state,
+                    );
                     stats.update = apply_update(net, &self.delta)?;
                 }
             }
@@ -466,7 +471,7 @@ impl<T: Float> Trainer<T> {
                 let rule = self.algo.rule;
                 let mut direct = true;
                 for l in 0..depth {
-                    match rule.direct_scale(&relax.a[l]) {
+                    match rule.direct_scale(&relax.a[l], net.layers[l].bias) {
                         Some(k) => self.scales[l] = k,
                         None => direct = false,
                     }
@@ -479,7 +484,7 @@ impl<T: Float> Trainer<T> {
                         let (gw, gb) = (&mut self.delta.w[l], &mut self.delta.b[l]);
                         layer_gradient(&relax.e[l + 1], &relax.a[l], inv_b, gw, gb, threads);
                     }
-                    rule.adam_in_place(&mut self.delta, &relax.a, &mut self.state);
+                    rule.adam_in_place(&mut self.delta, &relax.a, &net.layers, &mut self.state);
                     stats.update = apply_update(net, &self.delta)?;
                 }
             }

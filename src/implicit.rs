@@ -120,6 +120,10 @@ impl<T: Float> Objective<'_, T> {
         let mut k = 0;
         let mut prox = 0.0;
         for l in 0..depth {
+            if !self.work.layers[l].bias {
+                // A layer without a bias keeps it at zero: no gradient moves it.
+                self.grads.b[l].fill(T::ZERO);
+            }
             for &g in self.grads.w[l].as_slice().iter().chain(&self.grads.b[l]) {
                 let diff = theta[k] - self.theta_b[k].to_f64();
                 grad[k] = g.to_f64() + diff * self.inv_alpha;

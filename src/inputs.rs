@@ -114,8 +114,15 @@ fn augment(ds: &Dataset, compensate: bool) -> Dataset {
     let fractions = missing_fraction(ds);
     let mut x = Vec::with_capacity(ds.n * d);
     for (i, r) in fractions.iter().enumerate() {
-        // Missing entries already hold 0.0: that is the zero-fill.
-        x.extend_from_slice(&ds.x[i * ds.d..(i + 1) * ds.d]);
+        let row = &ds.x[i * ds.d..(i + 1) * ds.d];
+        match &ds.missing {
+            // The zero-fill, whatever the values under the mask hold.
+            Some(mask) => {
+                let m = &mask[i * ds.d..(i + 1) * ds.d];
+                x.extend(row.iter().zip(m).map(|(&v, &miss)| if miss { 0.0 } else { v }));
+            }
+            None => x.extend_from_slice(row),
+        }
         x.push((1.0 - r) as f32);
         if compensate {
             x.push(*r as f32);

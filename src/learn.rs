@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{NonFinite, Quantity};
 use crate::linalg::{Float, Matrix, Op, Threads, dot_f64, gemm, max_abs_finite};
-use crate::model::{Forward, Network};
+use crate::model::{Dense, Forward, Network};
 
 /// Adam's settings (PyTorch's form: bias-corrected moments, `eps` outside the root).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,8 +112,12 @@ pub fn layer_gradient<T: Float>(
 }
 
 /// `N_l = mean_n ‖a_{l,n}‖² + 1 + ε`, the NLMS normaliser of a layer with input `a`.
-pub fn nlms_norm<T: Float>(a: &Matrix<T>, eps: T) -> T {
-    a.norm2() / T::from_usize(a.cols().max(1)) + T::ONE + eps
+///
+/// The `1` is the squared bias input; a layer without a bias (`bias = false`) leaves it out,
+/// so that the update still realises its targets exactly.
+pub fn nlms_norm<T: Float>(a: &Matrix<T>, eps: T, bias: bool) -> T {
+    let one = if bias { T::ONE } else { T::ZERO };
+    a.norm2() / T::from_usize(a.cols().max(1)) + one + eps
 }
 
 /// The buffers of backprop: `δ_l = ∂(Σ_n loss_n)/∂h_l` for `l = 1..L`.
@@ -190,17 +194,23 @@ impl<T: Float> RuleState<T> {
 impl<T: Float> Rule<T> {
     /// The factor `k` with `Δθ_l = k · G_l` when the rule is a pure rescaling (SGD, NLMS),
     /// given the layer's input `a_l`; `None` for the Adam rules.
-    pub fn direct_scale(&self, a: &Matrix<T>) -> Option<T> {
+    pub fn direct_scale(&self, a: &Matrix<T>, bias: bool) -> Option<T> {
         match *self {
             Rule::Sgd { lr } => Some(-lr),
-            Rule::Nlms { eps } => Some(-T::ONE / nlms_norm(a, eps)),
+            Rule::Nlms { eps } => Some(-T::ONE / nlms_norm(a, eps, bias)),
             Rule::Adam(_) | Rule::NlmsAdam { .. } => None,
         }
     }
 
     /// Turns gradients `g` into changes, in place, for the Adam rules (for the others the
     /// change was written directly; see [`Rule::direct_scale`]). `inputs[l]` is `a_l`.
-    pub fn adam_in_place(&self, g: &mut Params<T>, inputs: &[Matrix<T>], state: &mut RuleState<T>) {
+    pub fn adam_in_place(
+        &self,
+        g: &mut Params<T>,
+        inputs: &[Matrix<T>],
+        layers: &[Dense<T>],
+        state: &mut RuleState<T>,
+    ) {
         let (adam, eps) = match *self {
             Rule::Adam(adam) => (adam, None),
             Rule::NlmsAdam { eps, adam } => (adam, Some(eps)),
@@ -215,7 +225,7 @@ impl<T: Float> Rule<T> {
         let c2 = T::ONE - adam.beta2.powi(t);
         for (l, input) in inputs.iter().enumerate().take(g.w.len()) {
             let scale = match eps {
-                Some(eps) => T::ONE / nlms_norm(input, eps),
+                Some(eps) => T::ONE / nlms_norm(input, eps, layers[l].bias),
                 None => T::ONE,
             };
             let step = |gv: &mut T, mv: &mut T, vv: &mut T| {
@@ -263,6 +273,9 @@ pub fn apply_update<T: Float>(
             return Err(NonFinite::at(l, which(delta.w[l].as_slice(), Quantity::Weights)));
         }
         w2 += n2;
+        if !d.bias {
+            continue;
+        }
         let (ok_b, n2) = check_sum(&d.b, &delta.b[l]);
         if !ok_b {
             return Err(NonFinite::at(l, which(&delta.b[l], Quantity::Bias)));
@@ -273,8 +286,10 @@ pub fn apply_update<T: Float>(
         for (w, &dv) in d.w.as_mut_slice().iter_mut().zip(delta.w[l].as_slice()) {
             *w += dv;
         }
-        for (b, &dv) in d.b.iter_mut().zip(&delta.b[l]) {
-            *b += dv;
+        if d.bias {
+            for (b, &dv) in d.b.iter_mut().zip(&delta.b[l]) {
+                *b += dv;
+            }
         }
     }
     Ok(UpdateNorms { weights: w2.sqrt(), total: (w2 + b2).sqrt() })
@@ -355,7 +370,7 @@ impl<T: Float> DirectUpdate<T> {
             gemm(&mut layer.w, true, g, Op::N, a, Op::T, k, threads);
             let db = &mut self.db[l];
             db.fill(T::ZERO);
-            for col in g.columns() {
+            for col in g.columns().filter(|_| layer.bias) {
                 for (acc, &v) in db.iter_mut().zip(col) {
                     *acc += v;
                 }

@@ -220,8 +220,11 @@ pub struct Architecture {
 pub struct Dense<T> {
     /// `n_{l+1} x n_l`, column-major.
     pub w: Matrix<T>,
-    /// `n_{l+1}`.
+    /// `n_{l+1}`; stays zero when `bias` is off.
     pub b: Vec<T>,
+    /// Whether the layer has a trained bias. Off only for a PROMISSING first layer, whose
+    /// bias is carried as the weight on its `q/p` input (see `ilnet::inputs`).
+    pub bias: bool,
 }
 
 impl<T: Float> Dense<T> {
@@ -261,10 +264,17 @@ impl<T: Float> Network<T> {
                 let mut draw = || T::from_f64(rng.random_range(-bound..bound));
                 let weights = Matrix::from_fn(n_out, n_in, |_, _| draw());
                 let b = (0..n_out).map(|_| draw()).collect();
-                Dense { w: weights, b }
+                Dense { w: weights, b, bias: true }
             })
             .collect();
         Network { arch, layers }
+    }
+
+    /// Switches off the first layer's bias (and zeroes it), for PROMISSING inputs.
+    pub fn disable_first_bias(&mut self) {
+        let first = &mut self.layers[0];
+        first.bias = false;
+        first.b.fill(T::ZERO);
     }
 
     /// `L`, the number of weight layers.

@@ -270,6 +270,9 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
         }
         sizes = given.clone();
     }
+    if !cfg.input.first_layer_bias() && sizes.len() < 3 {
+        bail!("model.input = \"{}\" needs at least one hidden layer (model.hidden)", cfg.input);
+    }
     if train.n == 0 {
         bail!("{}: the training split is empty", train.name);
     }
@@ -285,6 +288,15 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
         arch: Architecture { sizes, activation: cfg.activation, head },
         label: cfg.data.label(),
     })
+}
+
+/// The freshly initialised network of a run.
+fn network(cfg: &RunConfig, arch: &Architecture) -> Network<f32> {
+    let mut net = Network::<f32>::new(arch.clone(), cfg.seed);
+    if !cfg.input.first_layer_bias() {
+        net.disable_first_bias();
+    }
+    net
 }
 
 /// The batches of one epoch: a seeded permutation of `0..n` cut into runs of `batch`.
@@ -366,7 +378,7 @@ pub fn train(
     let head = p.arch.head;
     let algo = cfg.algo(head);
     let threads = Threads(cfg.threads);
-    let mut net = Network::<f32>::new(p.arch.clone(), cfg.seed);
+    let mut net = network(cfg, &p.arch);
     let mut trainer = Trainer::new(&net, algo, cfg.batch, threads);
     let mut progress = Progress::default();
     let metrics_path = dir.join("metrics.csv");
@@ -621,7 +633,7 @@ pub fn eval(run_dir: &Path, data_root: &Path) -> anyhow::Result<Metrics> {
     let p = prepare(&cfg, data_root)?;
     let ck_dir = checkpoint::latest(run_dir)?
         .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?;
-    let template = Network::<f32>::new(p.arch.clone(), cfg.seed);
+    let template = network(&cfg, &p.arch);
     let ck = checkpoint::load(&ck_dir, &template, &config_hash(&cfg, &p.arch))?;
     let (x, y) = p.test.as_ref().map_or((&p.eval_x, &p.eval_y), |(x, y)| (x, y));
     Ok(ck.net.evaluate(x, y, 1000, Threads(cfg.threads)))
