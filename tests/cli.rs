@@ -352,3 +352,41 @@ fn eval_and_unknown_names() {
     let err = stderr(&out);
     assert!(!out.status.success() && err.contains("mnist") && err.contains("imagenet"), "{err}");
 }
+
+/// A CSV with holes is refused by the plain input (naming the count and the fix), and trains
+/// with `model.input = "promissing"`, `"mpromissing"` and every imputer.
+#[test]
+fn trains_on_csv_with_missing_values() {
+    let work = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x1,x2,colour,label\n");
+    for i in 0..120 {
+        let (a, b) = ((i % 7) as f64 / 7.0, (i % 5) as f64 / 5.0);
+        let label = if a + b > 0.8 { "big" } else { "small" };
+        let x1 = if i % 4 == 0 { "NA".to_string() } else { format!("{a}") };
+        let x2 = if i % 6 == 1 { String::new() } else { format!("{b}") };
+        let colour = ["red", "green", "?"][i % 3];
+        csv.push_str(&format!("{x1},{x2},{colour},{label}\n"));
+    }
+    fs::write(work.path().join("t.csv"), csv).unwrap();
+    let config = |input: &str| {
+        format!(
+            "[data]\nname = \"csv\"\ntrain = \"t.csv\"\ntarget = \"label\"\n\
+             [model]\nhidden = [8, 2]\ninput = \"{input}\"\n[train]\nsteps = 200\nbatch = 10\n"
+        )
+    };
+    fs::write(work.path().join("plain.toml"), config("plain")).unwrap();
+    let out = ilnet().current_dir(work.path()).args(["train", "plain.toml", "--out", "r-plain"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("missing") && err.contains("promissing"), "{err}");
+
+    for input in ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn"] {
+        fs::write(work.path().join("c.toml"), config(input)).unwrap();
+        let run = format!("r-{input}");
+        let out = ilnet().current_dir(work.path()).args(["train", "c.toml", "--out", &run]).output().unwrap();
+        assert!(out.status.success(), "{input}: {}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&read(&work.path().join(&run).join("summary.json"))).unwrap();
+        assert!(v["final_accuracy"].as_f64().unwrap() > 0.6, "{input}: {v}");
+    }
+}
