@@ -228,25 +228,57 @@ impl<T: Float> Rule<T> {
                 Some(eps) => T::ONE / nlms_norm(input, eps, layers[l].bias),
                 None => T::ONE,
             };
-            let step = |gv: &mut T, mv: &mut T, vv: &mut T| {
-                let x = *gv * scale;
-                *mv = adam.beta1 * *mv + (T::ONE - adam.beta1) * x;
-                *vv = adam.beta2 * *vv + (T::ONE - adam.beta2) * x * x;
-                *gv = -adam.lr * (*mv / c1) / ((*vv / c2).sqrt() + adam.eps);
-            };
-            let ws = g.w[l]
-                .as_mut_slice()
-                .iter_mut()
-                .zip(m.w[l].as_mut_slice())
-                .zip(v.w[l].as_mut_slice());
-            for ((gv, mv), vv) in ws {
-                step(gv, mv, vv);
-            }
-            let bs = g.b[l].iter_mut().zip(m.b[l].iter_mut()).zip(v.b[l].iter_mut());
-            for ((gv, mv), vv) in bs {
-                step(gv, mv, vv);
-            }
+            let moments = AdamMoments { adam, scale, c1, c2 };
+            pulp::Arch::new().dispatch(AdamPass {
+                moments,
+                g: g.w[l].as_mut_slice(),
+                m: m.w[l].as_mut_slice(),
+                v: v.w[l].as_mut_slice(),
+            });
+            moments.pass(&mut g.b[l], &mut m.b[l], &mut v.b[l]);
         }
+    }
+}
+
+/// One layer's Adam arithmetic: `x = scale·g`, the moments, and the bias-corrected step.
+#[derive(Clone, Copy)]
+struct AdamMoments<T> {
+    adam: AdamConfig<T>,
+    scale: T,
+    c1: T,
+    c2: T,
+}
+
+impl<T: Float> AdamMoments<T> {
+    #[inline(always)]
+    fn pass(&self, g: &mut [T], m: &mut [T], v: &mut [T]) {
+        let a = self.adam;
+        let (b1, b2) = (a.beta1, a.beta2);
+        let (inv_c1, inv_c2) = (T::ONE / self.c1, T::ONE / self.c2);
+        for ((gv, mv), vv) in g.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
+            let x = *gv * self.scale;
+            *mv = b1 * *mv + (T::ONE - b1) * x;
+            *vv = b2 * *vv + (T::ONE - b2) * x * x;
+            *gv = -a.lr * (*mv * inv_c1) / ((*vv * inv_c2).sqrt() + a.eps);
+        }
+    }
+}
+
+/// [`AdamMoments::pass`] over a weight matrix, compiled for the CPU's vector width: the
+/// square root and division per entry are the whole cost of Adam at batch 1.
+struct AdamPass<'a, T> {
+    moments: AdamMoments<T>,
+    g: &'a mut [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+}
+
+impl<T: Float> pulp::WithSimd for AdamPass<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.moments.pass(self.g, self.m, self.v);
     }
 }
 
