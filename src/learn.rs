@@ -254,12 +254,11 @@ impl<T: Float> AdamMoments<T> {
     fn pass(&self, g: &mut [T], m: &mut [T], v: &mut [T]) {
         let a = self.adam;
         let (b1, b2) = (a.beta1, a.beta2);
-        let (inv_c1, inv_c2) = (T::ONE / self.c1, T::ONE / self.c2);
         for ((gv, mv), vv) in g.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
             let x = *gv * self.scale;
             *mv = b1 * *mv + (T::ONE - b1) * x;
             *vv = b2 * *vv + (T::ONE - b2) * x * x;
-            *gv = -a.lr * (*mv * inv_c1) / ((*vv * inv_c2).sqrt() + a.eps);
+            *gv = -a.lr * (*mv / self.c1) / ((*vv / self.c2).sqrt() + a.eps);
         }
     }
 }

@@ -375,7 +375,11 @@ fn trains_on_csv_with_missing_values() {
         )
     };
     fs::write(work.path().join("plain.toml"), config("plain")).unwrap();
-    let out = ilnet().current_dir(work.path()).args(["train", "plain.toml", "--out", "r-plain"]).output().unwrap();
+    let out = ilnet()
+        .current_dir(work.path())
+        .args(["train", "plain.toml", "--out", "r-plain"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("missing") && err.contains("promissing"), "{err}");
@@ -383,7 +387,11 @@ fn trains_on_csv_with_missing_values() {
     for input in ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn"] {
         fs::write(work.path().join("c.toml"), config(input)).unwrap();
         let run = format!("r-{input}");
-        let out = ilnet().current_dir(work.path()).args(["train", "c.toml", "--out", &run]).output().unwrap();
+        let out = ilnet()
+            .current_dir(work.path())
+            .args(["train", "c.toml", "--out", &run])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{input}: {}", stderr(&out));
         let v: serde_json::Value =
             serde_json::from_str(&read(&work.path().join(&run).join("summary.json"))).unwrap();
