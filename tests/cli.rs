@@ -218,6 +218,17 @@ fn divergence_is_recorded_with_exit_code_3() {
     assert!(v["final_accuracy"].is_null());
 }
 
+/// Five steps on the MNIST files under `root`, into `root/run`.
+fn train_mnist_briefly(root: &Path) -> std::process::Output {
+    let root_arg = root.to_str().unwrap();
+    let run = root.join("run");
+    ilnet()
+        .args(["--data-root", root_arg, "train", "--data", "mnist", "--steps", "5"])
+        .args(["--out", run.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
 /// Truncated and corrupt data files give one message naming the file and what was expected,
 /// with exit code 1 and no panic.
 #[test]
@@ -226,19 +237,7 @@ fn corrupt_idx_files_are_reported() {
     let images = root.path().join("mnist/train-images-idx3-ubyte");
     let bytes = fs::read(&images).unwrap();
     fs::write(&images, &bytes[..bytes.len() - 100]).unwrap();
-    let out = ilnet()
-        .args([
-            "--data-root",
-            root.path().to_str().unwrap(),
-            "train",
-            "--data",
-            "mnist",
-            "--steps",
-            "5",
-        ])
-        .args(["--out", root.path().join("run").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = train_mnist_briefly(root.path());
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("train-images-idx3-ubyte") && !err.contains("panicked"), "{err}");
@@ -246,19 +245,7 @@ fn corrupt_idx_files_are_reported() {
     let mut bad = bytes.clone();
     bad[3] = 7;
     fs::write(&images, bad).unwrap();
-    let out = ilnet()
-        .args([
-            "--data-root",
-            root.path().to_str().unwrap(),
-            "train",
-            "--data",
-            "mnist",
-            "--steps",
-            "5",
-        ])
-        .args(["--out", root.path().join("run").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = train_mnist_briefly(root.path());
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("magic") || err.contains("0x00000807"), "{err}");
