@@ -67,7 +67,7 @@ fn demo_compares_il_prox_and_bp_sgd() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("il-prox") && text.contains("bp-sgd"), "{text}");
     for algo in ["il-prox", "bp-sgd"] {
-        let summary = read(&work.path().join("runs/demo").join(algo).join("summary.json"));
+        let summary = read(&work.path().join("runs/demo").join(algo).join("seed0/summary.json"));
         let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
         assert!(v["final_accuracy"].as_f64().unwrap() > 0.8, "{algo}: {summary}");
     }
