@@ -22,7 +22,7 @@ fn f32_data(d: usize, n: usize, classes: usize, seed: u64) -> (Matrix<f32>, Matr
 }
 
 /// Training gives bitwise-identical weights on one thread and on two: for products large
-/// enough that faer runs them in parallel (over 20 MFLOP at batch 64), and for the
+/// enough that faer runs them in parallel (over 50 MFLOP: the first layer at batch 256), and for the
 /// relaxation, whose chunks run in parallel, at batch sizes that are and are not a multiple
 /// of the chunk width (50 leaves a chunk of 18) and at batch 1 (one chunk, the fused kernel).
 #[test]
@@ -30,6 +30,8 @@ fn same_seed_same_weights_whatever_the_thread_count() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let cases = [
         (Algorithm::BpSgd, 64, 100),
+        // Batch 256 makes the first layer's products (over 50 MFLOP) run on faer's threads.
+        (Algorithm::BpSgd, 256, 20),
         (Algorithm::IlProx, 64, 100),
         (Algorithm::BpAdam, 64, 100),
         (Algorithm::IlProx, 50, 30),
