@@ -505,14 +505,16 @@ fn demo(out: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
     for (algo, lr) in [(Algorithm::IlProx, 5.0), (Algorithm::BpSgd, 0.015)] {
         let (mut at100, mut at500, mut last, mut best, mut rate) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for seed in 0..SEEDS {
-            let mut raw = RawConfig::default();
-            raw.seed = Some(seed);
+            let mut raw = RawConfig {
+                seed: Some(seed),
+                out: Some(out.join(algo.name()).join(format!("seed{seed}"))),
+                ..RawConfig::default()
+            };
             raw.algo.name = Some(algo);
             raw.algo.hyper.lr = Some(lr);
             raw.model.hidden = Some(vec![128]);
             raw.train.epochs = Some(5);
             raw.train.eval_every = Some(100);
-            raw.out = Some(out.join(algo.name()).join(format!("seed{seed}")));
             let cfg = raw.check()?;
             if cfg.out.exists() {
                 std::fs::remove_dir_all(&cfg.out)
