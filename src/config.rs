@@ -106,6 +106,10 @@ pub struct RawData {
     /// the test split is scored once at the end. Default 0 (evaluate on the test split, as
     /// the paper does).
     pub validation: Option<f64>,
+    /// Train an autoencoder: the target is the input itself, and the head defaults to
+    /// `sigmoid-bce` (summed over outputs). Accuracy is then meaningless; read the loss.
+    /// Default false.
+    pub autoencoder: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -187,6 +191,7 @@ pub struct RunConfig {
     pub data: DataSource,
     pub data_root: Option<PathBuf>,
     pub validation: f64,
+    pub autoencoder: bool,
     pub batch: usize,
     pub steps: Option<u64>,
     pub epochs: Option<u64>,
@@ -321,6 +326,7 @@ impl RawConfig {
             data,
             data_root: d.root.clone(),
             validation,
+            autoencoder: d.autoencoder.unwrap_or(false),
             batch,
             steps: t.steps,
             epochs: t.epochs,
@@ -353,6 +359,7 @@ impl RunConfig {
                 name: Some(name.to_string()),
                 root: self.data_root.clone(),
                 validation: Some(self.validation),
+                autoencoder: self.autoencoder.then_some(true),
                 ..RawData::default()
             },
             DataSource::Csv { train, test, target, regression, test_fraction } => RawData {
@@ -363,6 +370,7 @@ impl RunConfig {
                 task: Some(if *regression { "regression" } else { "classification" }.into()),
                 test_fraction: test.is_none().then_some(*test_fraction),
                 validation: Some(self.validation),
+                autoencoder: self.autoencoder.then_some(true),
                 ..RawData::default()
             },
         };

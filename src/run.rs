@@ -224,7 +224,12 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
             split
         }
     };
-    let Split { train, test } = split;
+    let Split { mut train, mut test } = split;
+    if cfg.autoencoder {
+        for ds in [&mut train, &mut test] {
+            ds.target = Target::Values { y: ds.x.clone(), k: ds.d };
+        }
+    }
     let (train, test) = if cfg.input == InputMode::Plain {
         (train, test)
     } else {
@@ -243,7 +248,13 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
         Target::Classes { classes, .. } => (*classes, true),
         Target::Values { k, .. } => (*k, false),
     };
-    let head = cfg.head.unwrap_or(if is_classes { Head::SoftmaxCe } else { Head::IdentityMse });
+    let head = cfg.head.unwrap_or(if is_classes {
+        Head::SoftmaxCe
+    } else if cfg.autoencoder {
+        Head::SigmoidBce
+    } else {
+        Head::IdentityMse
+    });
     if !is_classes && head == Head::SoftmaxCe {
         bail!(
             "model.head = \"softmax-ce\" needs class labels, but {} has real-valued targets",

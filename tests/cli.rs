@@ -385,3 +385,25 @@ fn trains_on_csv_with_missing_values() {
         assert!(v["final_accuracy"].as_f64().unwrap() > 0.6, "{input}: {v}");
     }
 }
+
+/// With `data.autoencoder = true` the target is the input: the network ends in as many
+/// sigmoid-BCE outputs as there are inputs, and the summed reconstruction loss falls.
+#[test]
+fn trains_an_autoencoder() {
+    let work = tempfile::tempdir().unwrap();
+    let text = "[data]\nautoencoder = true\n[model]\nhidden = [16]\n\
+                [algo]\nname = \"il-prox\"\nlr = 10\neps = 20\n[train]\nsteps = 400\neval_every = 200\n";
+    fs::write(work.path().join("ae.toml"), text).unwrap();
+    let out = ilnet()
+        .current_dir(work.path())
+        .args(["train", "ae.toml", "--out", "ae"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = read(&work.path().join("ae/config.toml"));
+    assert!(config.contains("sizes = [64, 16, 64]") && config.contains("sigmoid-bce"), "{config}");
+    let metrics = read(&work.path().join("ae/metrics.csv"));
+    let loss: Vec<f64> =
+        metrics.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
+    assert!(loss[loss.len() - 1] < 0.9 * loss[0], "reconstruction loss {loss:?}");
+}
