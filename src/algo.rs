@@ -31,7 +31,7 @@ use crate::inference::{Clamp, InferenceConfig, Relaxation, Start};
 use crate::learn::apply_update;
 use crate::learn::layer_gradient;
 use crate::learn::{AdamConfig, Backprop, DirectUpdate, Params, Rule, RuleState, UpdateNorms};
-use crate::linalg::{Float, Matrix, Threads};
+use crate::linalg::{Float, Matrix, Threads, sub_into};
 use crate::model::{Forward, Head, Network};
 
 /// The algorithms ilnet trains with.
@@ -506,13 +506,4 @@ fn finite_loss<T: Float>(sum: T, batch: usize, h: &[Matrix<T>]) -> Result<f64, N
         }
     }
     Err(NonFinite::at(h.len() - 1, Quantity::Loss))
-}
-
-/// `out = a - b`, adopting `a`'s shape.
-fn sub_into<T: Float>(a: &Matrix<T>, b: &Matrix<T>, out: &mut Matrix<T>) {
-    out.set_cols(a.cols());
-    let pairs = a.as_slice().iter().zip(b.as_slice());
-    for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
-        *o = x - y;
-    }
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{NonFinite, Quantity};
 use crate::linalg::{
-    Float, Matrix, Op, Threads, add_bias, affine, clear_upper_state, gemm, matvec_pair,
+    Float, Matrix, Op, Threads, add_bias, affine, clear_upper_state, gemm, matvec_pair, sub_into,
 };
 use crate::model::{Network, slice_cols};
 
@@ -512,15 +512,6 @@ pub fn free_energy<T: Float>(net: &Network<T>, hhat: &[Matrix<T>], c: T) -> f64 
         }
     }
     total / hhat[0].cols().max(1) as f64
-}
-
-/// `out = a - b`, adopting `a`'s shape.
-fn sub_into<T: Float>(a: &Matrix<T>, b: &Matrix<T>, out: &mut Matrix<T>) {
-    out.set_cols(a.cols());
-    let pairs = a.as_slice().iter().zip(b.as_slice());
-    for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
-        *o = x - y;
-    }
 }
 
 /// One draw from `N(0, 1)` by the Box-Muller transform.

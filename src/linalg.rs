@@ -538,6 +538,15 @@ pub fn dot_f64<T: Float>(x: &[T], y: &[T]) -> f64 {
     x.iter().zip(y).map(|(&a, &b)| a.to_f64() * b.to_f64()).sum()
 }
 
+/// `out = a - b`, adopting `a`'s shape.
+pub fn sub_into<T: Float>(a: &Matrix<T>, b: &Matrix<T>, out: &mut Matrix<T>) {
+    out.set_cols(a.cols());
+    let pairs = a.as_slice().iter().zip(b.as_slice());
+    for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
+        *o = x - y;
+    }
+}
+
 /// Adds `b` to every column of `m`.
 pub fn add_bias<T: Float>(m: &mut Matrix<T>, b: &[T]) {
     for col in m.as_mut_slice().chunks_exact_mut(b.len().max(1)) {

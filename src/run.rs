@@ -546,7 +546,9 @@ pub fn train(
             std: if n > 1 { (progress.norm_m2 / (n - 1) as f64).sqrt() } else { 0.0 },
             max: progress.norm_max,
         },
-        inference_steps_mean: algo_is_il(cfg)
+        inference_steps_mean: cfg
+            .algorithm
+            .is_inference()
             .then(|| progress.inference_steps as f64 / n.max(1) as f64),
         diverged,
         wall_s,
@@ -558,10 +560,6 @@ pub fn train(
     fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, dir.join("summary.json"))?;
     Ok(Outcome { status, summary: Some(summary), dir })
-}
-
-fn algo_is_il(cfg: &RunConfig) -> bool {
-    cfg.algorithm.is_inference()
 }
 
 /// Adds one step's statistics to the run's accumulators.
