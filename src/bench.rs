@@ -53,8 +53,7 @@ pub fn bench_step(
     threads: Threads,
     budget: Duration,
 ) -> BenchRow {
-    let arch =
-        Architecture { sizes: sizes.to_vec(), activation: Activation::Relu, head: Head::SoftmaxCe };
+    let arch = Architecture::new(sizes.to_vec(), Activation::Relu, Head::SoftmaxCe);
     let mut net = Network::<f32>::new(arch, 0);
     let algo = algorithm.resolve::<f32>(&Hyper::default(), Head::SoftmaxCe).expect("preset");
     let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -65,6 +65,9 @@ pub struct RawModel {
     pub sizes: Option<Vec<usize>>,
     /// Default `relu`.
     pub activation: Option<Activation>,
+    /// One activation per hidden layer, overriding `activation` (for example
+    /// `["relu", "identity"]` for a linear bottleneck).
+    pub activations: Option<Vec<Activation>>,
     /// Default: `softmax-ce` for class targets, `identity-mse` for values.
     pub head: Option<Head>,
     /// How the first layer treats missing inputs: `plain` (complete data only, the
@@ -182,6 +185,8 @@ pub struct RunConfig {
     /// Widths the user wrote in full, checked against the data once it is loaded.
     pub sizes: Option<Vec<usize>>,
     pub activation: Activation,
+    /// Empty, or one activation per hidden layer (`model.activations`).
+    pub activations: Vec<Activation>,
     /// `None`: chosen from the target once the data is loaded.
     pub head: Option<Head>,
     pub input: InputMode,
@@ -226,6 +231,15 @@ impl RawConfig {
                     "at least two positive widths",
                 ));
             }
+        }
+        let activations = m.activations.clone().unwrap_or_default();
+        let hidden_layers = m.sizes.as_ref().map_or(hidden.len(), |s| s.len() - 2);
+        if !activations.is_empty() && activations.len() != hidden_layers {
+            return Err(bad(
+                "model.activations",
+                format!("{} entries", activations.len()),
+                format!("one per hidden layer ({hidden_layers})"),
+            ));
         }
         let algorithm = self.algo.name.unwrap_or(Algorithm::IlProx);
         // Resolve once now so that a bad hyperparameter is reported before any data loads.
@@ -315,6 +329,7 @@ impl RawConfig {
             hidden,
             sizes: m.sizes.clone(),
             activation: m.activation.unwrap_or(Activation::Relu),
+            activations,
             head: m.head,
             input: m.input.unwrap_or_default(),
             knn_k: match m.knn_k {
@@ -381,6 +396,7 @@ impl RunConfig {
                 hidden: Some(self.hidden.clone()),
                 sizes: Some(sizes.to_vec()),
                 activation: Some(self.activation),
+                activations: (!self.activations.is_empty()).then(|| self.activations.clone()),
                 head: Some(head),
                 input: Some(self.input),
                 knn_k: (self.input == InputMode::Knn).then_some(self.knn_k),
@@ -408,6 +424,17 @@ mod tests {
     fn parse(s: &str) -> Result<RunConfig, String> {
         let raw: RawConfig = toml::from_str(s).map_err(|e| e.to_string())?;
         raw.check().map_err(|e| e.to_string())
+    }
+
+    /// Per-layer activations must match the hidden layers, counted from `sizes` when given.
+    #[test]
+    fn activations_need_one_per_hidden_layer() {
+        let ok = parse("[model]\nhidden = [8, 2]\nactivations = [\"relu\", \"identity\"]").unwrap();
+        assert_eq!(ok.activations, vec![Activation::Relu, Activation::Identity]);
+        let e = parse("[model]\nhidden = [8]\nactivations = [\"relu\", \"identity\"]").unwrap_err();
+        assert!(e.contains("model.activations") && e.contains("one per hidden layer (1)"), "{e}");
+        let e = parse("[model]\nsizes = [4, 3, 2, 2, 1]\nactivations = [\"tanh\"]").unwrap_err();
+        assert!(e.contains("(3)"), "{e}");
     }
 
     /// An empty file is a complete config: the embedded digits with IL-prox.

@@ -206,13 +206,26 @@ impl FromStr for Head {
     }
 }
 
-/// The shape of a network: layer widths `n_0..n_L`, hidden activation and head.
+/// The shape of a network: layer widths `n_0..n_L`, hidden activations and head.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
     /// Widths `n_0, n_1, ..., n_L`, input first. At least two entries.
     pub sizes: Vec<usize>,
+    /// The activation of every hidden layer, unless `hidden_activations` says otherwise.
     pub activation: Activation,
     pub head: Head,
+    /// Empty, or one activation per hidden layer (`f_1..f_{L-1}`), overriding `activation`:
+    /// the bottleneck networks of the missing-data benchmark have a ReLU layer, then a
+    /// linear one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_activations: Vec<Activation>,
+}
+
+impl Architecture {
+    /// Widths, one activation for every hidden layer, and a head.
+    pub fn new(sizes: Vec<usize>, activation: Activation, head: Head) -> Self {
+        Architecture { sizes, activation, head, hidden_activations: Vec::new() }
+    }
 }
 
 /// One dense layer: `h_{l+1} = W_l a_l + b_l`.
@@ -254,6 +267,11 @@ impl<T: Float> Network<T> {
     pub fn new(arch: Architecture, seed: u64) -> Self {
         assert!(arch.sizes.len() >= 2, "a network needs an input and an output layer");
         assert!(arch.sizes.iter().all(|&n| n > 0), "layer widths must be positive");
+        assert!(
+            arch.hidden_activations.is_empty()
+                || arch.hidden_activations.len() == arch.sizes.len() - 2,
+            "hidden_activations needs one entry per hidden layer"
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let layers = arch
             .sizes
@@ -294,9 +312,12 @@ impl<T: Float> Network<T> {
         *self.arch.sizes.last().expect("sizes is non-empty")
     }
 
-    /// `f_l`: identity for the input layer, the hidden activation above it.
+    /// `f_l`: identity for the input layer, the hidden activation of layer `l` above it.
     pub fn activation_of(&self, l: usize) -> Activation {
-        if l == 0 { Activation::Identity } else { self.arch.activation }
+        match l {
+            0 => Activation::Identity,
+            _ => self.arch.hidden_activations.get(l - 1).copied().unwrap_or(self.arch.activation),
+        }
     }
 
     /// The number of trained parameters.
@@ -541,11 +562,7 @@ mod tests {
     /// The initialisation respects its bound and is a pure function of the seed.
     #[test]
     fn init_is_bounded_and_seeded() {
-        let arch = Architecture {
-            sizes: vec![9, 4, 1],
-            activation: Activation::Relu,
-            head: Head::IdentityMse,
-        };
+        let arch = Architecture::new(vec![9, 4, 1], Activation::Relu, Head::IdentityMse);
         let a = Network::<f32>::new(arch.clone(), 7);
         let b = Network::<f32>::new(arch.clone(), 7);
         let c = Network::<f32>::new(arch, 8);

@@ -296,7 +296,10 @@ pub fn prepare(cfg: &RunConfig, data_root: &Path) -> anyhow::Result<Prepared> {
         eval_x,
         eval_y,
         test,
-        arch: Architecture { sizes, activation: cfg.activation, head },
+        arch: Architecture {
+            hidden_activations: cfg.activations.clone(),
+            ..Architecture::new(sizes, cfg.activation, head)
+        },
         label: cfg.data.label(),
     })
 }

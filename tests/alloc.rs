@@ -61,11 +61,7 @@ fn inference_and_il_steps_allocate_nothing() {
     let before = allocations();
     let probe = std::hint::black_box(vec![0u8; 64]);
     assert!(allocations() > before && probe.len() == 64, "the counting allocator is not active");
-    let arch = Architecture {
-        sizes: vec![784, 256, 256, 10],
-        activation: Activation::Relu,
-        head: Head::SoftmaxCe,
-    };
+    let arch = Architecture::new(vec![784, 256, 256, 10], Activation::Relu, Head::SoftmaxCe);
     for algorithm in [Algorithm::IlProx, Algorithm::IlSgd, Algorithm::IlAdam, Algorithm::IlProxAdam]
     {
         for batch in [1usize, 64] {

@@ -39,11 +39,7 @@ fn same_seed_same_weights_whatever_the_thread_count() {
         (Algorithm::IlSgd, 1, 30),
     ];
     for (algorithm, batch, steps) in cases {
-        let arch = Architecture {
-            sizes: vec![784, 256, 256, 10],
-            activation: Activation::Relu,
-            head: Head::SoftmaxCe,
-        };
+        let arch = Architecture::new(vec![784, 256, 256, 10], Activation::Relu, Head::SoftmaxCe);
         let (x, y) = f32_data(784, batch, 10, 1);
         let algo = algorithm.resolve::<f32>(&Hyper::default(), Head::SoftmaxCe).unwrap();
         let run = |threads: usize| {
@@ -67,11 +63,7 @@ fn same_seed_same_weights_whatever_the_thread_count() {
 #[test]
 fn watched_relaxation_is_the_same_whatever_the_thread_count() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let arch = Architecture {
-        sizes: vec![784, 256, 256, 10],
-        activation: Activation::Relu,
-        head: Head::SoftmaxCe,
-    };
+    let arch = Architecture::new(vec![784, 256, 256, 10], Activation::Relu, Head::SoftmaxCe);
     let net = Network::<f32>::new(arch, 7);
     let (x, y) = f32_data(784, 37, 10, 3);
     let hyper = Hyper { early_stop: Some(1e-5), ..Hyper::default() };
@@ -98,11 +90,7 @@ fn watched_relaxation_is_the_same_whatever_the_thread_count() {
 /// quantity, and the network keeps the parameters of the last finite step.
 #[test]
 fn divergence_is_an_error_and_keeps_the_last_finite_weights() {
-    let arch = Architecture {
-        sizes: vec![20, 30, 5],
-        activation: Activation::Relu,
-        head: Head::IdentityMse,
-    };
+    let arch = Architecture::new(vec![20, 30, 5], Activation::Relu, Head::IdentityMse);
     let mut net = Network::<f32>::new(arch, 3);
     let (x, _) = f32_data(20, 1, 5, 2);
     let y = Matrix::from_fn(5, 1, |i, _| 100.0 * i as f32);

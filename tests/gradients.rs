@@ -33,48 +33,70 @@ fn backprop_matches_finite_differences() {
                 for batch in [1, 3] {
                     let seed = k as u64 * 7 + batch as u64;
                     let net = net(shape, act, head, seed);
-                    let x = uniform(shape[0], batch, -1.0, 1.0, seed + 1);
-                    let y = targets(head, *shape.last().unwrap(), batch, seed + 2);
-
-                    let mut fwd = Forward::new(&net, batch);
-                    net.forward(&x, &mut fwd, Threads::single());
-                    let mut bp = Backprop::new(&net, batch);
-                    let depth = net.depth();
-                    let out = fwd.out.clone();
-                    let d = &mut bp.delta[depth];
-                    d.set_cols(batch);
-                    for (i, v) in d.as_mut_slice().iter_mut().enumerate() {
-                        *v = out.as_slice()[i] - y.as_slice()[i];
-                    }
-                    let mut grads = Params::zeros_like(&net);
-                    bp.run(&net, &fwd, &vec![1.0; depth], Some(&mut grads), Threads::single());
-                    let analytic: Vec<f64> = (0..depth)
-                        .flat_map(|l| {
-                            let mut v = grads.w[l].as_slice().to_vec();
-                            v.extend_from_slice(&grads.b[l]);
-                            v
-                        })
-                        .collect();
-
-                    let theta = net.params();
-                    let mut probe = net.clone();
-                    for (i, &g) in analytic.iter().enumerate() {
-                        let mut t = theta.clone();
-                        t[i] += H;
-                        probe.set_params(&t);
-                        let up = batch_loss(&probe, &x, &y);
-                        t[i] -= 2.0 * H;
-                        probe.set_params(&t);
-                        let down = batch_loss(&probe, &x, &y);
-                        let fd = (up - down) / (2.0 * H);
-                        assert!(
-                            (fd - g).abs() < FD_TOL * (1.0 + fd.abs()),
-                            "{head} {act} {shape:?} B={batch} θ[{i}]: backprop {g} vs fd {fd}"
-                        );
-                    }
+                    check_backprop(&net, batch, seed, &format!("{head} {act} {shape:?}"));
                 }
             }
         }
+    }
+}
+
+/// The same with a different activation per hidden layer, as in the missing-data
+/// benchmark's ReLU-then-linear bottleneck.
+#[test]
+fn backprop_matches_finite_differences_with_mixed_activations() {
+    use Activation::*;
+    for (k, acts) in [[Relu, Identity], [Tanh, Sigmoid], [Identity, Relu]].iter().enumerate() {
+        for head in Head::ALL {
+            let seed = 40 + k as u64;
+            let mut net = net(&[5, 3, 2, 3], Relu, head, seed);
+            net.arch.hidden_activations = acts.to_vec();
+            assert_eq!((net.activation_of(1), net.activation_of(2)), (acts[0], acts[1]));
+            check_backprop(&net, 3, seed, &format!("{head} {acts:?}"));
+        }
+    }
+}
+
+fn check_backprop(net: &Network<f64>, batch: usize, seed: u64, label: &str) {
+    let shape = net.sizes().to_vec();
+    let head = net.arch.head;
+    let x = uniform(shape[0], batch, -1.0, 1.0, seed + 1);
+    let y = targets(head, *shape.last().unwrap(), batch, seed + 2);
+
+    let mut fwd = Forward::new(net, batch);
+    net.forward(&x, &mut fwd, Threads::single());
+    let mut bp = Backprop::new(net, batch);
+    let depth = net.depth();
+    let out = fwd.out.clone();
+    let d = &mut bp.delta[depth];
+    d.set_cols(batch);
+    for (i, v) in d.as_mut_slice().iter_mut().enumerate() {
+        *v = out.as_slice()[i] - y.as_slice()[i];
+    }
+    let mut grads = Params::zeros_like(net);
+    bp.run(net, &fwd, &vec![1.0; depth], Some(&mut grads), Threads::single());
+    let analytic: Vec<f64> = (0..depth)
+        .flat_map(|l| {
+            let mut v = grads.w[l].as_slice().to_vec();
+            v.extend_from_slice(&grads.b[l]);
+            v
+        })
+        .collect();
+
+    let theta = net.params();
+    let mut probe = net.clone();
+    for (i, &g) in analytic.iter().enumerate() {
+        let mut t = theta.clone();
+        t[i] += H;
+        probe.set_params(&t);
+        let up = batch_loss(&probe, &x, &y);
+        t[i] -= 2.0 * H;
+        probe.set_params(&t);
+        let down = batch_loss(&probe, &x, &y);
+        let fd = (up - down) / (2.0 * H);
+        assert!(
+            (fd - g).abs() < FD_TOL * (1.0 + fd.abs()),
+            "{label} B={batch} θ[{i}]: backprop {g} vs fd {fd}"
+        );
     }
 }
 

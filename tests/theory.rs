@@ -103,6 +103,27 @@ fn nlms_inference(clamp: Clamp<f64>, steps: usize, gamma: (f64, f64)) -> Algo<f6
     a
 }
 
+/// Fact 2 on the missing-data benchmark's shape: a ReLU layer, then a linear bottleneck of
+/// width 2, with a different activation per hidden layer.
+#[test]
+fn fact2_holds_with_a_linear_bottleneck() {
+    for seed in 0..4u64 {
+        let mut net = net(&[6, 3, 2, 2], Activation::Relu, Head::IdentityMse, seed);
+        net.arch.hidden_activations = vec![Activation::Relu, Activation::Identity];
+        let x = uniform(6, 1, -1.0, 1.0, seed + 1);
+        let y = uniform(2, 1, -1.0, 1.0, seed + 2);
+        let clamp = Clamp::Prox { alpha: 2.0, eps: 0.0 };
+        let mut tr = trainer(&net, nlms_inference(clamp, 25, (0.03, 0.05)), 1);
+        tr.step(&mut net, &x, &y).unwrap();
+        let hhat = &tr.relaxation().hhat;
+        let h = activities(&net, &x);
+        for l in 1..h.len() {
+            let gap = dist(&h[l], &hhat[l]);
+            assert!(gap < EXACT * (1.0 + hhat[l].norm2().sqrt()), "seed {seed} layer {l}: {gap:e}");
+        }
+    }
+}
+
 /// Fact 2: after the NLMS update the new network's feed-forward pass reproduces every
 /// inferred activity, for any T and γ; with the full clamp its output is exactly `y`.
 /// It fails if the NLMS normaliser, the bias update or the order of predict and clamp in the

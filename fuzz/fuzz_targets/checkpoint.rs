@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz");
     let _ = parse_state(data, path);
-    let arch = Architecture { sizes: vec![3, 2, 2], activation: Activation::Relu, head: Head::SoftmaxCe };
+    let arch = Architecture::new(vec![3, 2, 2], Activation::Relu, Head::SoftmaxCe);
     let net = Network::<f32>::new(arch, 0);
     let mut w: Vec<_> = net.layers.iter().map(|d| d.w.clone()).collect();
     let mut b: Vec<_> = net.layers.iter().map(|d| d.b.clone()).collect();

@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub fn net(sizes: &[usize], activation: Activation, head: Head, seed: u64) -> Network<f64> {
-    Network::new(Architecture { sizes: sizes.to_vec(), activation, head }, seed)
+    Network::new(Architecture::new(sizes.to_vec(), activation, head), seed)
 }
 
 /// A `rows x cols` matrix of uniform draws in `[lo, hi)`.
