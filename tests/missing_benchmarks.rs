@@ -68,6 +68,18 @@ fn real_tables_match_their_descriptions() {
     let bill = pg.feature_names.iter().position(|n| n == "bill_length_mm").unwrap();
     assert_eq!((0..pg.n).filter(|&i| mask[i * pg.d + sex]).count(), 11);
     assert_eq!((0..pg.n).filter(|&i| mask[i * pg.d + bill]).count(), 2);
+
+    // The red wine quality table of Cortez et al. (2009): 1599 wines, 11 features, scores 3-8.
+    let wq = load(Benchmark::WineQuality, &root).unwrap();
+    assert_eq!((wq.n, wq.d, wq.x[0]), (1599, 11, 7.4), "fixed acidity of the first wine");
+    assert_eq!(
+        (wq.feature_names[0].as_str(), wq.feature_names[10].as_str()),
+        ("fixed acidity", "alcohol")
+    );
+    let Target::Values { y, k: 1 } = &wq.target else { panic!("wine quality is regression") };
+    let (lo, hi) = y.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    assert_eq!((y[0], lo, hi), (5.0, 3.0, 8.0));
+    assert!(wq.missing.as_ref().is_none_or(|m| !m.contains(&true)));
     for b in Benchmark::ALL {
         assert_eq!(b.as_str().parse::<Benchmark>().unwrap(), b);
     }

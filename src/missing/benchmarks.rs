@@ -15,6 +15,9 @@
 //! - `digits`: classification, 10 digits; 1797 rows of 64 pixels; file `digits.csv`.
 //! - `penguins`: classification, 3 species (Adelie, Chinstrap, Gentoo); 344 rows of 10
 //!   features after one-hot encoding; file `penguins.csv`.
+//! - `wine-quality`: regression, the sensory quality score (3 to 8) of red vinho verde;
+//!   1599 rows of 11 physicochemical features; file `winequality-red.csv`, from the
+//!   `linfa-datasets` 0.8.0 crate (MIT OR Apache-2.0).
 //!
 //! Formats, as shipped by scikit-learn 1.9.1 and palmerpenguins:
 //!
@@ -30,6 +33,7 @@
 //!   reader: `island` and `sex` are one-hot encoded (a missing `sex` marks both of its
 //!   features missing), the four measurements and `year` are numeric. 11 rows lack `sex`,
 //!   2 of them every measurement as well; the mask says so.
+//! - wine quality: a CSV with a quoted header, the target in the last column `quality`.
 
 use std::fmt;
 use std::path::Path;
@@ -53,16 +57,19 @@ pub enum Benchmark {
     Digits,
     /// Palmer penguins, 3 species, with real missing values.
     Penguins,
+    /// Red wine quality, regression.
+    WineQuality,
 }
 
 impl Benchmark {
     /// Every table, in the order shown to users.
-    pub const ALL: [Benchmark; 5] = [
+    pub const ALL: [Benchmark; 6] = [
         Benchmark::BreastCancer,
         Benchmark::Wine,
         Benchmark::Diabetes,
         Benchmark::Digits,
         Benchmark::Penguins,
+        Benchmark::WineQuality,
     ];
 
     /// The kebab-case name.
@@ -73,13 +80,14 @@ impl Benchmark {
             Benchmark::Diabetes => "diabetes",
             Benchmark::Digits => "digits",
             Benchmark::Penguins => "penguins",
+            Benchmark::WineQuality => "wine-quality",
         }
     }
 
     /// Whether the target is a class or a value.
     pub fn task(self) -> Task {
         match self {
-            Benchmark::Diabetes => Task::Regression,
+            Benchmark::Diabetes | Benchmark::WineQuality => Task::Regression,
             _ => Task::Classification,
         }
     }
@@ -92,6 +100,7 @@ impl Benchmark {
             Benchmark::Diabetes => &["diabetes_data_raw.csv", "diabetes_target.csv"],
             Benchmark::Digits => &["digits.csv"],
             Benchmark::Penguins => &["penguins.csv"],
+            Benchmark::WineQuality => &["winequality-red.csv"],
         }
     }
 }
@@ -195,6 +204,11 @@ pub fn load(name: Benchmark, dir: &Path) -> Result<Dataset, MissingError> {
         Benchmark::Penguins => {
             let (file, text) = read("penguins.csv")?;
             let spec = TabularSpec::new("species", Task::Classification);
+            parse_csv(text.as_bytes(), &file, &spec)?.0
+        }
+        Benchmark::WineQuality => {
+            let (file, text) = read("winequality-red.csv")?;
+            let spec = TabularSpec::new("quality", Task::Regression);
             parse_csv(text.as_bytes(), &file, &spec)?.0
         }
     };
