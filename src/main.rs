@@ -78,6 +78,18 @@ enum Command {
         #[arg(long)]
         no_report: bool,
     },
+    /// Run the missing-data benchmark of a study file (tables x mechanisms x rates x seeds x
+    /// input modes x algorithms), then write its report into OUT/report. Jobs already in
+    /// OUT/runs.csv are skipped, so an interrupted study resumes.
+    Missing {
+        study: PathBuf,
+        /// Jobs at a time [default: the number of cores].
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// Do not write the report.
+        #[arg(long)]
+        no_report: bool,
+    },
     /// Fetch, import or corrupt data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -468,6 +480,67 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Missing { study, parallel, no_report } => {
+            use ilnet::missing::study::{JobStatus, Study, run_study};
+            let study = Study::from_file(study)?;
+            let parallel = parallel
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let total = study.jobs().len();
+            if !cli.quiet {
+                eprintln!("{total} jobs into {}; {parallel} at a time", study.out.display());
+            }
+            let terminal = !cli.quiet && std::io::stderr().is_terminal();
+            let bar = if terminal {
+                let bar = indicatif::ProgressBar::new(total as u64);
+                let style =
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} jobs  eta {eta}")
+                        .expect("valid template");
+                bar.set_style(style);
+                bar
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let quiet = cli.quiet;
+            let report_line = |done: usize, all: usize, r: &ilnet::missing::study::JobResult| {
+                bar.set_length(all as u64);
+                bar.set_position(done as u64);
+                let line = match &r.status {
+                    JobStatus::Ok => None,
+                    JobStatus::Diverged(m) => Some(format!("{}: diverged: {m}", r.key)),
+                    JobStatus::Failed(m) => Some(format!("{}: failed: {m}", r.key)),
+                };
+                let milestone =
+                    !terminal && (done * 20 / all.max(1)) != ((done - 1) * 20 / all.max(1));
+                if !quiet {
+                    bar.suspend(|| {
+                        if let Some(line) = &line {
+                            eprintln!("{line}");
+                        }
+                        if milestone {
+                            eprintln!("{done}/{all} jobs");
+                        }
+                    });
+                }
+            };
+            let outcome = run_study(&study, &root, parallel, &report_line)?;
+            bar.finish_and_clear();
+            if !cli.quiet {
+                println!(
+                    "{} run ({} diverged, {} failed), {} already done",
+                    outcome.ran, outcome.diverged, outcome.failed, outcome.skipped
+                );
+            }
+            if !no_report {
+                let index = ilnet::report::missing::write_missing_report(
+                    &study.out,
+                    &study.out.join("report"),
+                )?;
+                if !cli.quiet {
+                    println!("report: {}", index.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report { dirs, out } => {
             let out = out.clone().unwrap_or_else(|| dirs[0].join("report"));

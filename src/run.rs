@@ -314,14 +314,14 @@ fn network(cfg: &RunConfig, arch: &Architecture) -> Network<f32> {
 }
 
 /// The batches of one epoch: a seeded permutation of `0..n` cut into runs of `batch`.
-struct Order {
+pub(crate) struct Order {
     seed: u64,
     epoch: u64,
-    perm: Vec<usize>,
+    pub(crate) perm: Vec<usize>,
 }
 
 impl Order {
-    fn for_epoch(seed: u64, epoch: u64, n: usize) -> Order {
+    pub(crate) fn for_epoch(seed: u64, epoch: u64, n: usize) -> Order {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // Stream 0 is left to nothing else; epoch e draws from stream e + 1.
         rng.set_stream(epoch + 1);

@@ -15,7 +15,8 @@
 //! Pieces: [`simulate`] removes values from a [`Dataset`](crate::data::Dataset);
 //! [`corrupt`] does the same to a CSV file cell by cell (`ilnet data corrupt`);
 //! [`impute`] fills values in; [`tabular_benchmarks`] reads the real tables that
-//! `scripts/install-tabular-data.sh` installs.
+//! `scripts/install-tabular-data.sh` installs; [`study`] runs the benchmark over them and
+//! [`metrics`] scores it.
 //!
 //! # Limitations
 //!
@@ -24,12 +25,13 @@
 //! - Iterative (MICE) imputation, one of the paper's baselines, is not implemented yet.
 //! - MAR has one driver and a fixed slope ([`simulate::MAR_SLOPE`]); MNAR is the quantile
 //!   window only, not logistic self-masking.
-//! - `ilnet data corrupt` is not wired into the binary yet; [`corrupt_csv`] is its body.
 
 pub mod corrupt;
 mod error;
 pub mod impute;
+pub mod metrics;
 pub mod simulate;
+pub mod study;
 #[path = "benchmarks.rs"]
 pub mod tabular_benchmarks;
 

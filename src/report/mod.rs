@@ -31,6 +31,7 @@
 
 mod error;
 pub mod html;
+pub mod missing;
 pub mod plots;
 pub mod runs;
 pub mod stats;

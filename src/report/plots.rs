@@ -32,13 +32,13 @@ pub const DODGE_DECADES: f64 = 0.02;
 const MIN_DECADES: f64 = 3.0;
 
 /// Pixel size of every figure.
-const SIZE: (u32, u32) = (960, 600);
+pub(super) const SIZE: (u32, u32) = (960, 600);
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Distinct colours, one per algorithm (in sorted order of all algorithms in the report, so
 /// an algorithm keeps its colour across figures).
-const PALETTE: [RGBColor; 10] = [
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -92,7 +92,7 @@ enum Figure<'a> {
     Curves { title: String, metric: CurveMetric, max_step: Option<u64>, lines: Vec<CurveLine<'a>> },
 }
 
-fn register_font() -> Result<(), ReportError> {
+pub(super) fn register_font() -> Result<(), ReportError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
@@ -166,7 +166,7 @@ pub fn write_plots(stats: &SweepStats, out: &Path) -> Result<Vec<RenderedPlot>, 
 }
 
 /// A data-set name made safe for a file name.
-fn file_stem(name: &str) -> String {
+pub(super) fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect()
@@ -174,7 +174,7 @@ fn file_stem(name: &str) -> String {
 
 /// A tick value to three significant digits, without trailing zeros (`0.3`, not
 /// `0.30000000000000004`).
-fn format_tick(x: f64) -> String {
+pub(super) fn format_tick(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
@@ -210,7 +210,8 @@ fn render(fig: &Figure, out: &Path, stem: &str) -> Result<RenderedPlot, ReportEr
     Ok(RenderedPlot { title: fig.title().to_string(), svg_path, png_path, svg })
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub(super) type DrawResult<DB> =
+    Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 impl Figure<'_> {
     fn title(&self) -> &str {
