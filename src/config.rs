@@ -72,9 +72,9 @@ pub struct RawModel {
     pub head: Option<Head>,
     /// How the first layer treats missing inputs: `plain` (complete data only, the
     /// default), `promissing`, `mpromissing`, `mask-concat`, `zero`, `mean`, `median`,
-    /// `knn` (see `ilnet::inputs`).
+    /// `knn`, `knn-mean` (see `ilnet::inputs`).
     pub input: Option<InputMode>,
-    /// k of the `knn` input mode. Default 5.
+    /// k of the `knn` and `knn-mean` input modes. Default 5.
     pub knn_k: Option<usize>,
 }
 
@@ -399,7 +399,8 @@ impl RunConfig {
                 activations: (!self.activations.is_empty()).then(|| self.activations.clone()),
                 head: Some(head),
                 input: Some(self.input),
-                knn_k: (self.input == InputMode::Knn).then_some(self.knn_k),
+                knn_k: matches!(self.input, InputMode::Knn | InputMode::KnnMean)
+                    .then_some(self.knn_k),
             },
             algo: RawAlgo { name: Some(self.algorithm), hyper },
             data,

@@ -8,8 +8,9 @@
 //!   `z = 0`, so the output falls back to a constant that later layers set.
 //! - `mpromissing`: adds one learned compensation weight, `z += (r/p)·w_c` (init 0).
 //! - `mask-concat`: zero-fill and the whole mask appended as `p` more inputs.
-//! - `zero`, `mean`, `median`, `knn`: imputation fitted on the training split, then an
-//!   ordinary first layer.
+//! - `zero`, `mean`, `median`, `knn`, `knn-mean`: imputation fitted on the training split,
+//!   then an ordinary first layer (`knn-mean` gives a row with nothing observed the training
+//!   means where `knn` refuses it).
 //!
 //! PROMISSING is computed in its closed form (zero-fill, then rescale the bias), written as
 //! an ordinary dense layer on an augmented input: the features zero-filled, then the column
@@ -45,12 +46,15 @@ pub enum InputMode {
     Zero,
     Mean,
     Median,
-    /// k-nearest-neighbour imputation; k is `model.knn_k` (default 5).
+    /// k-nearest-neighbour imputation; k is `model.knn_k` (default 5). A row with every
+    /// feature missing is an error.
     Knn,
+    /// `knn`, with the training means for a row with every feature missing.
+    KnnMean,
 }
 
 impl InputMode {
-    pub const ALL: [InputMode; 8] = [
+    pub const ALL: [InputMode; 9] = [
         InputMode::Plain,
         InputMode::Promissing,
         InputMode::Mpromissing,
@@ -59,6 +63,7 @@ impl InputMode {
         InputMode::Mean,
         InputMode::Median,
         InputMode::Knn,
+        InputMode::KnnMean,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +76,7 @@ impl InputMode {
             InputMode::Mean => "mean",
             InputMode::Median => "median",
             InputMode::Knn => "knn",
+            InputMode::KnnMean => "knn-mean",
         }
     }
 
@@ -163,6 +169,7 @@ impl FittedInput {
             InputMode::Mean => Some(Imputer::Mean),
             InputMode::Median => Some(Imputer::Median),
             InputMode::Knn => Some(Imputer::Knn { k: knn_k }),
+            InputMode::KnnMean => Some(Imputer::KnnMean { k: knn_k }),
             InputMode::Plain | InputMode::Promissing | InputMode::Mpromissing => None,
         };
         let imputer = imputer.map(|i| i.fit(train)).transpose()?;

@@ -184,7 +184,7 @@ fn matrices(ds: &Dataset, limit: usize) -> anyhow::Result<(Matrix<f32>, Matrix<f
             bail!(
                 "{}: {count} values are missing; choose how the first layer treats them with \
                  model.input = \"promissing\" (or mpromissing, mask-concat, zero, mean, median, \
-                 knn)",
+                 knn, knn-mean)",
                 ds.name
             );
         }

@@ -371,7 +371,9 @@ fn trains_on_csv_with_missing_values() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("missing") && err.contains("promissing"), "{err}");
 
-    for input in ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn"] {
+    for input in
+        ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn", "knn-mean"]
+    {
         fs::write(work.path().join("c.toml"), config(input)).unwrap();
         let run = format!("r-{input}");
         let out = ilnet()

@@ -66,6 +66,21 @@ fn knn_train() -> Dataset {
     ])
 }
 
+/// `KnnMean` is kNN wherever a row observes something, and gives a row with nothing
+/// observed the training means (of the observed training values: 3.2 and 15).
+#[test]
+fn knn_mean_fills_empty_rows_with_the_training_means() {
+    let test = table(&[&[Some(1.0), N], &[N, N], &[N, Some(10.0)]]);
+    let knn = Imputer::KnnMean { k: 2 }.fit(&knn_train()).unwrap().apply(&test).unwrap();
+    let strict = Imputer::Knn { k: 2 }.fit(&knn_train()).unwrap();
+    let partial = table(&[&[Some(1.0), N], &[N, Some(10.0)]]);
+    let want = strict.apply(&partial).unwrap();
+    assert_eq!(&knn.x[0..2], &want.x[0..2]);
+    assert_eq!(&knn.x[4..6], &want.x[2..4]);
+    assert_eq!(&knn.x[2..4], &[3.2, 15.0]);
+    assert!(knn.missing.is_none());
+}
+
 /// kNN against distances worked out by hand: only rows observing the feature are donors,
 /// the distance uses the shared features scaled by d / shared, equal distances go to the
 /// lower index, and k = 1 and k = 3 average the right rows.
@@ -170,6 +185,7 @@ fn rejects_what_cannot_be_imputed() {
 
     let err = Imputer::Knn { k: 0 }.fit(&knn_train()).unwrap_err().to_string();
     assert_eq!(err, "knn imputation needs k >= 1, got k = 0");
+    assert!(Imputer::KnnMean { k: 0 }.fit(&knn_train()).is_err());
     let err = knn.apply(&table(&[&[Some(1.0)]])).unwrap_err().to_string();
     assert_eq!(err, "imputer fitted on 2 features, applied to \"t\" with 1");
 }

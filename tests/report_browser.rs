@@ -147,3 +147,42 @@ fn report_page_loads_in_headless_chromium() {
         );
     }
 }
+
+/// The missing-data study's page opens in the browser with every figure and table intact.
+#[test]
+fn missing_study_page_loads_in_headless_chromium() {
+    let Some(chromium) = find_chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium not found: CI must install it");
+        eprintln!("skipping missing_study_page_loads_in_headless_chromium: chromium not found");
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    report_support::write_tabular_root(root.path(), 80);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("study.toml");
+    std::fs::write(&file, report_support::study_toml(&dir.path().join("results"), 3)).unwrap();
+    let study = ilnet::missing::study::Study::from_file(&file).unwrap();
+    ilnet::missing::study::run_study(&study, root.path(), 2, &|_, _, _| {}).unwrap();
+    let out_dir = dir.path().join("report");
+    let page = ilnet::report::missing::write_missing_report(&dir.path().join("results"), &out_dir)
+        .unwrap();
+    let n_figures = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"))
+        .count();
+    // One score figure per table and the decisiveness figure.
+    assert_eq!(n_figures, 3);
+
+    let out = run_chromium(&chromium, &page, &["--dump-dom".to_string()]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed ({}):\n{stderr}", out.status);
+    let (status, text) = self_check(&dom).expect("self-check element");
+    let found: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(found["images"], n_figures, "{found}");
+    assert_eq!(found["broken"], serde_json::json!([]), "{found}");
+    // Ranks, decisiveness, and a score table per (table, algorithm).
+    assert_eq!(found["tables"], 2 + 2 * 2, "{found}");
+    assert_eq!(found["empty_tables"], 0, "{found}");
+    assert_eq!(status, "ok", "{found}");
+}

@@ -126,7 +126,7 @@ pub enum MissingError {
     #[error(
         "{dataset}: row {row} (counting from 0) has every feature missing, so k-nearest-neighbour \
          imputation has no distance to measure\n\
-         hint: drop the row, or use mean imputation"
+         hint: drop the row, or use knn-mean (the training means for such rows) or mean imputation"
     )]
     EmptyRow {
         /// The data set being imputed.

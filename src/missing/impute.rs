@@ -14,7 +14,9 @@
 //!   libraries). A training row that shares no observed feature with the row is no
 //!   neighbour. Equal distances are broken by the lower training index. With fewer than `k`
 //!   training rows that qualify, all of them are used; with none, the training mean. The
-//!   distance mixes units, so standardise first.
+//!   distance mixes units, so standardise first. A row with every feature missing has no
+//!   distance to anything: an error under [`Imputer::Knn`], the training means under
+//!   [`Imputer::KnnMean`].
 //! - [`Imputer::MaskConcat`]: zero-fill, then the whole mask appended as `d` more features
 //!   (`1.0` = was missing), named `name?missing`, so a model sees both what was observed and
 //!   where. The width is `2d` for every split, even where a split has no gap.
@@ -22,7 +24,7 @@
 //! Fitting fails for a feature with no observed training value under the imputers that need
 //! a statistic (mean, median, knn); zero-fill and mask concatenation need none and accept
 //! it. Imputing a row with every feature missing fails under knn, which has nothing to
-//! measure a distance with.
+//! measure a distance with, unless the imputer is [`Imputer::KnnMean`].
 
 use super::MissingError;
 use super::simulate::feature_name;
@@ -39,6 +41,12 @@ pub enum Imputer {
     Median,
     /// Fill with the mean over the `k >= 1` nearest training rows that observe the feature.
     Knn {
+        /// The number of neighbours.
+        k: usize,
+    },
+    /// [`Imputer::Knn`], except that a row with every feature missing, which has no
+    /// neighbours, gets the training means (as common kNN imputers do) instead of an error.
+    KnnMean {
         /// The number of neighbours.
         k: usize,
     },
@@ -61,7 +69,7 @@ impl Imputer {
     ///
     /// Errors: `Knn { k: 0 }`; for mean, median and knn a feature with no observed value.
     pub fn fit(self, train: &Dataset) -> Result<FittedImputer, MissingError> {
-        if let Imputer::Knn { k: 0 } = self {
+        if let Imputer::Knn { k: 0 } | Imputer::KnnMean { k: 0 } = self {
             return Err(MissingError::BadK { k: 0 });
         }
         let d = train.d;
@@ -70,7 +78,7 @@ impl Imputer {
                 .filter(move |&i| !is_missing(train, i * d + j))
                 .map(move |i| f64::from(train.x[i * d + j]))
         };
-        let needs_stats = matches!(self, Imputer::Mean | Imputer::Median | Imputer::Knn { .. });
+        let needs_stats = !matches!(self, Imputer::Zero | Imputer::MaskConcat);
         if needs_stats && let Some(j) = (0..d).find(|&j| observed(j).next().is_none()) {
             return Err(MissingError::NoObservedValue {
                 dataset: train.name.clone(),
@@ -85,11 +93,13 @@ impl Imputer {
         };
         let fill: Vec<f32> = match self {
             Imputer::Zero | Imputer::MaskConcat => vec![0.0; d],
-            Imputer::Mean | Imputer::Knn { .. } => (0..d).map(mean).collect(),
+            Imputer::Mean | Imputer::Knn { .. } | Imputer::KnnMean { .. } => {
+                (0..d).map(mean).collect()
+            }
             Imputer::Median => (0..d).map(|j| median(observed(j).collect())).collect(),
         };
         let donors = match self {
-            Imputer::Knn { .. } => Some((
+            Imputer::Knn { .. } | Imputer::KnnMean { .. } => Some((
                 train.x.clone(),
                 train.missing.clone().unwrap_or_else(|| vec![false; train.n * d]),
             )),
@@ -130,7 +140,12 @@ impl FittedImputer {
             }
         }
         match (self.imputer, &self.donors) {
-            (Imputer::Knn { k }, Some((dx, dm))) => knn_fill(ds, &mut x, k, dx, dm, &self.fill)?,
+            (Imputer::Knn { k }, Some((dx, dm))) => {
+                knn_fill(ds, &mut x, k, dx, dm, &self.fill, false)?
+            }
+            (Imputer::KnnMean { k }, Some((dx, dm))) => {
+                knn_fill(ds, &mut x, k, dx, dm, &self.fill, true)?
+            }
             (Imputer::MaskConcat, _) => return Ok(mask_concat(ds, &x)),
             _ => {}
         }
@@ -153,7 +168,8 @@ fn median(mut v: Vec<f64>) -> f32 {
 /// Overwrites the missing cells of `ds` in `x` with the mean of their nearest donors.
 ///
 /// `dx`, `dm` are the training rows and mask (sample-major, `d` per row); `fallback` is the
-/// training mean per feature.
+/// training mean per feature, which a row with nothing observed keeps when `empty_to_mean`
+/// (else such a row is an error).
 fn knn_fill(
     ds: &Dataset,
     x: &mut [f32],
@@ -161,6 +177,7 @@ fn knn_fill(
     dx: &[f32],
     dm: &[bool],
     fallback: &[f32],
+    empty_to_mean: bool,
 ) -> Result<(), MissingError> {
     let d = ds.d;
     let n_train = dx.len().checked_div(d).unwrap_or(0);
@@ -171,6 +188,10 @@ fn knn_fill(
             continue;
         }
         if (0..d).all(row_missing) {
+            if empty_to_mean {
+                // `x` already holds the training means in every cell of the row.
+                continue;
+            }
             return Err(MissingError::EmptyRow { dataset: ds.name.clone(), row: i });
         }
         let row = &ds.x[i * d..(i + 1) * d];

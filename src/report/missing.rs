@@ -292,10 +292,10 @@ fn mechanism_order(m: &str) -> usize {
 
 /// The input modes in the order they are shown: PROMISSING first, then the baselines.
 fn input_order(m: &str) -> usize {
-    ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn"]
+    ["promissing", "mpromissing", "mask-concat", "zero", "mean", "median", "knn", "knn-mean"]
         .iter()
         .position(|x| *x == m)
-        .unwrap_or(7)
+        .unwrap_or(8)
 }
 
 struct Scores {

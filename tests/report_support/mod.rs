@@ -128,3 +128,56 @@ pub fn write_sweep(root: &Path) {
         }
     }
 }
+
+/// A data root whose `tabular/` holds small tables in the formats of the real wine (3
+/// classes, 13 features) and diabetes (regression, 10 features) files, with a learnable
+/// signal: the wine class is set by the sign pattern of two features, the diabetes target
+/// is linear in three. `n` rows each, values from a fixed linear congruential sequence.
+pub fn write_tabular_root(root: &Path, n: usize) {
+    let dir = root.join("tabular");
+    fs::create_dir_all(&dir).unwrap();
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
+    };
+    let mut wine = format!("{n},13,class_0,class_1,class_2\n");
+    for _ in 0..n {
+        let f: Vec<f64> = (0..13).map(|_| next()).collect();
+        let class = if f[0] > 0.3 {
+            0
+        } else if f[1] > 0.0 {
+            1
+        } else {
+            2
+        };
+        let cells: Vec<String> = f.iter().map(|v| format!("{:.4}", 10.0 + 3.0 * v)).collect();
+        wine.push_str(&format!("{},{class}\n", cells.join(",")));
+    }
+    fs::write(dir.join("wine_data.csv"), wine).unwrap();
+    let (mut data, mut target) = (String::new(), String::new());
+    for _ in 0..n {
+        let f: Vec<f64> = (0..10).map(|_| next()).collect();
+        let y = 150.0 + 40.0 * f[2] + 20.0 * f[3] - 30.0 * f[8] + 5.0 * next();
+        let cells: Vec<String> = f.iter().map(|v| format!("{:.4}", 50.0 + 10.0 * v)).collect();
+        data.push_str(&format!("{}\n", cells.join(" ")));
+        target.push_str(&format!("{y:.2}\n"));
+    }
+    fs::write(dir.join("diabetes_data_raw.csv"), data).unwrap();
+    fs::write(dir.join("diabetes_target.csv"), target).unwrap();
+}
+
+/// A small study over the tables of [`write_tabular_root`], writing into `out`.
+pub fn study_toml(out: &Path, epochs: u64) -> String {
+    format!(
+        "out = {:?}\n\
+         data = [\"wine\", \"diabetes\"]\n\
+         mechanisms = [\"mcar\", \"mnar\"]\n\
+         rates = [0.25, 0.9]\n\
+         seeds = [0, 1]\n\
+         inputs = [\"promissing\", \"mpromissing\", \"mean\", \"knn\"]\n\
+         algos = [{{ name = \"bp-sgd\", lr = 0.1 }}, {{ name = \"il-prox\", lr = 1.0 }}]\n\
+         epochs = {epochs}\n",
+        out.display().to_string()
+    )
+}
