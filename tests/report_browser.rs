@@ -181,8 +181,9 @@ fn missing_study_page_loads_in_headless_chromium() {
     let found: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(found["images"], n_figures, "{found}");
     assert_eq!(found["broken"], serde_json::json!([]), "{found}");
-    // Ranks, decisiveness, and a score table per (table, algorithm).
-    assert_eq!(found["tables"], 2 + 2 * 2, "{found}");
+    // Ranks, the two gaps to mean imputation, decisiveness, and a score table per (table,
+    // algorithm).
+    assert_eq!(found["tables"], 4 + 2 * 2, "{found}");
     assert_eq!(found["empty_tables"], 0, "{found}");
     assert_eq!(status, "ok", "{found}");
 }

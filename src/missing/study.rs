@@ -702,11 +702,14 @@ pub fn run_study(
     keep_finished(&runs_path, RUNS_HEADER, &done, "\"")?;
     keep_finished(&bins_path, BINS_HEADER, &done, "")?;
 
-    let mut tables = HashMap::new();
-    for &b in &study.data {
-        tables.insert(b, tabular_benchmarks::load(b, data_root)?);
-    }
     let jobs: Vec<Job> = study.jobs().into_iter().filter(|j| !done.contains(&j.key())).collect();
+    // Only the tables with jobs left are read: a finished study reports without its data.
+    let mut tables = HashMap::new();
+    for job in &jobs {
+        if let std::collections::hash_map::Entry::Vacant(e) = tables.entry(job.data) {
+            e.insert(tabular_benchmarks::load(job.data, data_root)?);
+        }
+    }
     let skipped = study.jobs().len() - jobs.len();
     let open = |p: &Path| std::fs::OpenOptions::new().append(true).open(p).map_err(io_err(p));
     let writers = Mutex::new((open(&runs_path)?, open(&bins_path)?, 0usize, 0usize, 0usize, None));

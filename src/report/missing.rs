@@ -78,6 +78,7 @@ struct RunRow {
 /// One line of `bins.csv`, kept for classification only.
 #[derive(Clone, Debug)]
 struct BinRow {
+    data: String,
     input: String,
     algo: String,
     missing_bin: usize,
@@ -207,6 +208,7 @@ fn read_bins(
             }
         };
         out.push(BinRow {
+            data: data.into(),
             input: c.text(r, "input").into(),
             algo: c.text(r, "algo").into(),
             missing_bin: bin("missing_bin", MISSING_BINS)?,
@@ -462,6 +464,80 @@ fn rank_table(s: &Scores, r: &Ranks) -> Table {
     }
 }
 
+/// `(algo, mechanism order, mechanism, rate)`: a row of the gap tables, in display order.
+type GapRow = (String, usize, String, RateKey);
+
+/// Against mean imputation, per (algo, condition) and input mode, averaged over the tables
+/// of one task: accuracy difference in points (classification), or RMSE change in percent
+/// (regression). `None` where a table lacks a finished seed for the mode or for mean.
+fn gap_table(s: &Scores, regression: bool) -> Option<Table> {
+    let mut by_row: BTreeMap<GapRow, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    let mut tables = BTreeSet::new();
+    for ((data, algo), by_condition) in &s.cells {
+        if s.regression[data] != regression {
+            continue;
+        }
+        tables.insert(data.clone());
+        for (cond, by_input) in by_condition {
+            let Some(base) = by_input.get("mean").and_then(Cell::mean_main) else { continue };
+            let row = by_row
+                .entry((algo.clone(), mechanism_order(&cond.0), cond.0.clone(), cond.1))
+                .or_default();
+            for input in &s.inputs {
+                let gap = by_input.get(input).and_then(Cell::mean_main).map(|v| {
+                    if regression { 100.0 * (v / base - 1.0) } else { 100.0 * (v - base) }
+                });
+                row.entry(input.clone()).or_default().push(gap.unwrap_or(f64::NAN));
+            }
+        }
+    }
+    if by_row.is_empty() {
+        return None;
+    }
+    let mut columns = vec!["algo".to_string(), "mechanism".into(), "rate".into()];
+    columns.extend(s.inputs.iter().cloned());
+    let rows = by_row
+        .iter()
+        .map(|((algo, _, mech, rate), gaps)| {
+            let mut row = vec![algo.clone(), mech.clone(), format_tick(rate.value())];
+            for input in &s.inputs {
+                let v = &gaps[input];
+                let cell = if v.len() == tables.len() && v.iter().all(|x| x.is_finite()) {
+                    format!("{:+.1}", v.iter().sum::<f64>() / v.len() as f64)
+                } else {
+                    "–".into()
+                };
+                row.push(cell);
+            }
+            row
+        })
+        .collect();
+    let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+    Some(if regression {
+        Table {
+            title: "Regression: test RMSE against mean imputation, percent".into(),
+            caption: format!(
+                "mean over {} of (RMSE / RMSE of mean imputation - 1) x 100, seed means; \
+                 negative is better; – where a table has no finished seed.",
+                names.join(", ")
+            ),
+            columns,
+            rows,
+        }
+    } else {
+        Table {
+            title: "Classification: test accuracy against mean imputation, points".into(),
+            caption: format!(
+                "mean over {} of (accuracy - accuracy of mean imputation) x 100, seed means; \
+                 positive is better; – where a table has no finished seed.",
+                names.join(", ")
+            ),
+            columns,
+            rows,
+        }
+    })
+}
+
 /// Pooled classification rows of one (algo, input, missingness bin).
 #[derive(Default, Clone, Debug)]
 struct Pool {
@@ -489,12 +565,23 @@ impl Pool {
     }
 }
 
-type Pools = BTreeMap<(String, String), [Pool; MISSING_BINS]>;
+/// `(data, algo, input) -> pools per missingness bin`; data `all` pools every table.
+type Pools = BTreeMap<(String, String, String), [Pool; MISSING_BINS]>;
 
 fn pools(bins: &[BinRow]) -> Pools {
     let mut out: Pools = BTreeMap::new();
     for b in bins {
-        let pool = &mut out.entry((b.algo.clone(), b.input.clone())).or_default()[b.missing_bin];
+        for data in ["all", b.data.as_str()] {
+            let key = (data.to_string(), b.algo.clone(), b.input.clone());
+            out.entry(key).or_default()[b.missing_bin].add(b);
+        }
+    }
+    out
+}
+
+impl Pool {
+    fn add(&mut self, b: &BinRow) {
+        let pool = self;
         let c = b.confidence_bin;
         pool.n[c] += b.rows;
         pool.correct[c] += b.correct;
@@ -505,7 +592,6 @@ fn pools(bins: &[BinRow]) -> Pools {
             pool.decisiveness += b.decisiveness;
         }
     }
-    out
 }
 
 fn decisiveness_table(p: &Pools, inputs: &[String]) -> Table {
@@ -523,10 +609,10 @@ fn decisiveness_table(p: &Pools, inputs: &[String]) -> Table {
     .map(String::from)
     .to_vec();
     let mut rows = Vec::new();
-    let mut keys: Vec<&(String, String)> = p.keys().collect();
-    keys.sort_by_key(|(a, i)| (a.clone(), input_order(i), i.clone()));
+    let mut keys: Vec<&(String, String, String)> = p.keys().filter(|k| k.0 == "all").collect();
+    keys.sort_by_key(|(_, a, i)| (a.clone(), input_order(i), i.clone()));
     for key in keys {
-        if !inputs.contains(&key.1) {
+        if !inputs.contains(&key.2) {
             continue;
         }
         for (b, pool) in p[key].iter().enumerate() {
@@ -534,8 +620,8 @@ fn decisiveness_table(p: &Pools, inputs: &[String]) -> Table {
                 continue;
             }
             rows.push(vec![
-                key.0.clone(),
                 key.1.clone(),
+                key.2.clone(),
                 missing_bin_label(b),
                 format!("{}", pool.rows()),
                 format!("{:.3}", pool.accuracy()),
@@ -786,7 +872,7 @@ fn decisiveness_figure(
             let series = inputs
                 .iter()
                 .filter_map(|input| {
-                    let pools = p.get(&(algo.clone(), input.clone()))?;
+                    let pools = p.get(&("all".to_string(), algo.clone(), input.clone()))?;
                     let points = pools
                         .iter()
                         .enumerate()
@@ -846,7 +932,10 @@ pub fn write_missing_report(results: &Path, out: &Path) -> Result<PathBuf, Repor
     let r = ranks(&s);
     let p = pools(&bins);
 
-    let mut tables = vec![rank_table(&s, &r), decisiveness_table(&p, &s.inputs)];
+    let mut tables = vec![rank_table(&s, &r)];
+    tables.extend(gap_table(&s, false));
+    tables.extend(gap_table(&s, true));
+    tables.push(decisiveness_table(&p, &s.inputs));
     tables.extend(score_tables(&s));
     write_file(&out.join("tables.md"), &markdown(&tables, &NOTES))?;
 
@@ -886,12 +975,12 @@ pub fn write_missing_report(results: &Path, out: &Path) -> Result<PathBuf, Repor
     }
     write_file(&out.join("ranks.csv"), &csv)?;
 
-    let mut csv = String::from(
-        "algo,input,missing_bin,rows,accuracy,confidence,ece,certainty,binary_rows,decisiveness\n",
-    );
-    for ((algo, input), pools) in &p {
+    let header =
+        "algo,input,missing_bin,rows,accuracy,confidence,ece,certainty,binary_rows,decisiveness\n";
+    let (mut csv, mut by_data) = (header.to_string(), format!("data,{header}"));
+    for ((data, algo, input), pools) in &p {
         for (b, q) in pools.iter().enumerate().filter(|(_, q)| q.rows() > 0.0) {
-            csv.push_str(&format!(
+            let line = format!(
                 "{algo},{input},\"{}\",{},{},{},{},{},{},{}\n",
                 missing_bin_label(b),
                 q.rows(),
@@ -901,10 +990,16 @@ pub fn write_missing_report(results: &Path, out: &Path) -> Result<PathBuf, Repor
                 q.certainty / q.rows(),
                 q.binary_rows,
                 csv_num((q.binary_rows > 0.0).then(|| q.decisiveness / q.binary_rows)),
-            ));
+            );
+            if data == "all" {
+                csv.push_str(&line);
+            } else {
+                by_data.push_str(&format!("{data},{line}"));
+            }
         }
     }
     write_file(&out.join("decisiveness.csv"), &csv)?;
+    write_file(&out.join("decisiveness_by_data.csv"), &by_data)?;
 
     let mut plots = score_figures(&s, out)?;
     plots.extend(decisiveness_figure(&p, &s.inputs, &s.algos, out)?);
