@@ -33,6 +33,7 @@ mod error;
 pub mod html;
 pub mod missing;
 pub mod plots;
+pub mod png;
 pub mod runs;
 pub mod stats;
 pub mod tables;
