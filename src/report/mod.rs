@@ -37,6 +37,7 @@ pub mod png;
 pub mod runs;
 pub mod stats;
 pub mod tables;
+pub mod xor;
 
 use std::fs;
 use std::path::{Path, PathBuf};
