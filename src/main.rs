@@ -100,6 +100,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Train the noisy XOR of SPEC.md section 8 (every input mode, bp-sgd and il-prox) and
+    /// write its tables, decision surfaces and page into OUT (about a minute).
+    Xor {
+        #[arg(long, default_value = "experiments/noisy-xor/results")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        #[arg(long, default_value_t = 100)]
+        epochs: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -546,6 +556,21 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let out = out.clone().unwrap_or_else(|| dirs[0].join("report"));
             let index = ilnet::report::write_report(dirs, &out)?;
             println!("{} runs; report in {}", index.n_runs, index.html.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Xor { out, seeds, epochs } => {
+            use ilnet::missing::xor::{XorConfig, run_xor};
+            let config = XorConfig { seeds: *seeds, epochs: *epochs, ..XorConfig::default() };
+            let results = run_xor(&config)?;
+            let index = ilnet::report::xor::write_xor_report(&results, out)?;
+            if !cli.quiet {
+                let (n, s) = (results.runs.len(), results.wall_s);
+                println!(
+                    "{n} runs in {s:.0} s, il-prox α {}; report: {}",
+                    results.alpha,
+                    index.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

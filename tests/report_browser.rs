@@ -12,99 +12,15 @@
 
 mod report_support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use ilnet::report::html::SELF_CHECK_ID;
 use ilnet::report::write_report;
-
-/// Chromium on a busy two-core machine starts in a few seconds; this is generous.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("ILNET_CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-    let dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
-    let mut dirs = dirs.unwrap_or_default();
-    dirs.push(PathBuf::from("/usr/bin"));
-    dirs.iter().flat_map(|d| names.iter().map(move |n| d.join(n))).find(|p| p.is_file())
-}
-
-/// Runs the browser headless on `page` with a fresh profile, returning its output.
-fn run_chromium(chromium: &Path, page: &Path, extra: &[String]) -> Output {
-    let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", page.canonicalize().unwrap().display());
-    // Output goes to files, not pipes: the dumped DOM is larger than a pipe's buffer, and
-    // a full pipe would stall the browser while this thread waits for it to exit.
-    let stdout_path = profile.path().join("stdout");
-    let stderr_path = profile.path().join("stderr");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
-
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!("{} did not finish within {BROWSER_TIMEOUT:?}:\n{stderr}", chromium.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&stdout_path).unwrap(),
-        stderr: std::fs::read(&stderr_path).unwrap(),
-    }
-}
-
-/// The `data-status` and text of the self-check element in a dumped DOM.
-fn self_check(dom: &str) -> Option<(String, String)> {
-    let start = dom.find(&format!("id=\"{SELF_CHECK_ID}\""))?;
-    let tag_end = start + dom[start..].find('>')?;
-    let tag = &dom[start..tag_end];
-    let status_at = tag.find("data-status=\"")? + "data-status=\"".len();
-    let status = tag[status_at..].split('"').next()?.to_string();
-    let text_end = tag_end + dom[tag_end..].find("</div>")?;
-    let text = dom[tag_end + 1..text_end].replace("&quot;", "\"").replace("&amp;", "&");
-    Some((status, text))
-}
+use report_support::browser::{check_page, chromium_or_skip, run_chromium};
 
 /// The report opens in a real browser with every figure decoded and every table filled.
 #[test]
 fn report_page_loads_in_headless_chromium() {
-    let Some(chromium) = find_chromium() else {
-        let hint = "install it with `apt-get update && apt-get install -y chromium \
-                    chromium-driver`, or set ILNET_CHROMIUM";
-        if std::env::var_os("CI").is_some() {
-            panic!("chromium not found: CI must install it for the browser test ({hint})");
-        }
-        eprintln!("skipping report_page_loads_in_headless_chromium: chromium not found; {hint}");
+    let Some(chromium) = chromium_or_skip("report_page_loads_in_headless_chromium") else {
         return;
     };
 
@@ -116,17 +32,7 @@ fn report_page_loads_in_headless_chromium() {
     let n_figures = n_figures.count();
     assert!(n_figures >= 5, "expected at least 5 figures, wrote {n_figures}");
 
-    let out = run_chromium(&chromium, &index.html, &["--dump-dom".to_string()]);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "chromium failed ({}):\n{stderr}", out.status);
-    let (status, text) = self_check(&dom).unwrap_or_else(|| {
-        panic!("no #{SELF_CHECK_ID} element in the dumped DOM; chromium said:\n{stderr}")
-    });
-    assert_ne!(status, "pending", "the self-check script did not run; chromium said:\n{stderr}");
-
-    let found: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("self-check wrote {text:?}, not JSON: {e}"));
+    let (status, found) = check_page(&chromium, &index.html);
     assert_eq!(found["images"], n_figures, "images on the page: {found}");
     assert_eq!(found["broken"], serde_json::json!([]), "images that did not load: {found}");
     assert_eq!(found["tables"], 2, "tables on the page: {found}");

@@ -16,7 +16,7 @@
 //! [`corrupt`] does the same to a CSV file cell by cell (`ilnet data corrupt`);
 //! [`impute`] fills values in; [`tabular_benchmarks`] reads the real tables that
 //! `scripts/install-tabular-data.sh` installs; [`study`] runs the benchmark over them and
-//! [`metrics`] scores it.
+//! [`metrics`] scores it; [`xor`] is the two-feature noisy XOR experiment.
 //!
 //! # Limitations
 //!
@@ -34,6 +34,7 @@ pub mod simulate;
 pub mod study;
 #[path = "benchmarks.rs"]
 pub mod tabular_benchmarks;
+pub mod xor;
 
 pub use corrupt::{ColumnSummary, Summary, corrupt_csv};
 pub use error::MissingError;

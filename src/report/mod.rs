@@ -33,9 +33,11 @@ mod error;
 pub mod html;
 pub mod missing;
 pub mod plots;
+pub mod png;
 pub mod runs;
 pub mod stats;
 pub mod tables;
+pub mod xor;
 
 use std::fs;
 use std::path::{Path, PathBuf};
