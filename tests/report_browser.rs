@@ -57,9 +57,7 @@ fn report_page_loads_in_headless_chromium() {
 /// The missing-data study's page opens in the browser with every figure and table intact.
 #[test]
 fn missing_study_page_loads_in_headless_chromium() {
-    let Some(chromium) = find_chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium not found: CI must install it");
-        eprintln!("skipping missing_study_page_loads_in_headless_chromium: chromium not found");
+    let Some(chromium) = chromium_or_skip("missing_study_page_loads_in_headless_chromium") else {
         return;
     };
     let root = tempfile::tempdir().unwrap();
@@ -79,12 +77,7 @@ fn missing_study_page_loads_in_headless_chromium() {
     // One score figure per table and the decisiveness figure.
     assert_eq!(n_figures, 3);
 
-    let out = run_chromium(&chromium, &page, &["--dump-dom".to_string()]);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "chromium failed ({}):\n{stderr}", out.status);
-    let (status, text) = self_check(&dom).expect("self-check element");
-    let found: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (status, found) = check_page(&chromium, &page);
     assert_eq!(found["images"], n_figures, "{found}");
     assert_eq!(found["broken"], serde_json::json!([]), "{found}");
     // Ranks, the two gaps to mean imputation, decisiveness, and a score table per (table,
