@@ -359,9 +359,10 @@ pub fn clear_upper_state() {
 }
 
 /// Lanes of the explicitly laned reductions below. Elementwise kernels go through pulp's
-/// run-time dispatch so that they are compiled for the vector width the CPU has (AVX2 on
-/// x86-64); results do not depend on it, since the compiler never fuses or reorders float
-/// operations on its own and the lanes are fixed here.
+/// run-time dispatch so that they are compiled for the vector width the CPU has (AVX-512 or
+/// AVX2 on x86-64); results do not depend on it, since the compiler never fuses or reorders
+/// float operations on its own and
+/// the lanes are fixed here.
 const LANES: usize = 16;
 
 /// `(max |v|, all finite)` over `v`, in one vectorised pass.
@@ -381,20 +382,34 @@ impl<T: Float> pulp::WithSimd for MaxAbsFinite<'_, T> {
         let mut probe = [T::ZERO; LANES];
         let mut top = [T::ZERO; LANES];
         let mut chunks = self.0.chunks_exact(LANES);
+        // The two loops and the final comparisons are written apart: in one loop, or with a
+        // final fold over `max`, the compiler shuffled the lanes of every chunk (3x slower).
         for c in &mut chunks {
+            let c: &[T; LANES] = c.try_into().expect("a chunk of LANES");
             for k in 0..LANES {
                 // `x·0` is NaN exactly when `x` is not finite.
                 probe[k] += c[k] * T::ZERO;
+            }
+            for k in 0..LANES {
                 let a = c[k].abs();
                 top[k] = if a > top[k] { a } else { top[k] };
             }
         }
-        for (k, &x) in chunks.remainder().iter().enumerate() {
-            probe[k] += x * T::ZERO;
-            top[k] = top[k].max(x.abs());
+        // The tail, padded with zeros, which change neither result.
+        let mut last = [T::ZERO; LANES];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        for k in 0..LANES {
+            probe[k] += last[k] * T::ZERO;
+            let a = last[k].abs();
+            top[k] = if a > top[k] { a } else { top[k] };
         }
-        let finite = probe.iter().all(|p| *p == T::ZERO);
-        (top.iter().copied().fold(T::ZERO, T::max), finite)
+        let mut most = T::ZERO;
+        let mut finite = true;
+        for k in 0..LANES {
+            most = if top[k] > most { top[k] } else { most };
+            finite &= probe[k] == T::ZERO;
+        }
+        (most, finite)
     }
 }
 
