@@ -26,7 +26,7 @@ use crate::error::{NonFinite, Quantity};
 use crate::linalg::{
     Float, Matrix, Op, Threads, add_bias, affine, clear_upper_state, gemm, matvec_pair, sub_into,
 };
-use crate::model::{Network, slice_cols};
+use crate::model::{Activation, Network, slice_cols};
 
 /// How the output activity `ĥ_L` is set from the prediction `σ(p_L)` and the target `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -433,7 +433,9 @@ impl<T: Float> Chunk<T> {
         if h.cols() == 1 {
             let (h, a, e) = (h.as_mut_slice(), a.as_mut_slice(), e.as_slice());
             let up = self.e[l + 1].as_slice();
-            matvec_pair(&layer.w, up, p_up.as_mut_slice(), a, |start, back, a| {
+            // ReLU is flat wherever it is silent: `f'(ĥ_j) = 0` where `a_j = 0`.
+            let skip_silent = matches!(f, Activation::Relu);
+            matvec_pair(&layer.w, up, p_up.as_mut_slice(), a, skip_silent, |start, back, a| {
                 let n = back.len();
                 let (h, e) = (&mut h[start..start + n], &e[start..start + n]);
                 for (((hv, av), &ev), &bk) in h.iter_mut().zip(a).zip(e).zip(back) {
