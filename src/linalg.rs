@@ -371,6 +371,27 @@ pub fn clear_upper_state() {
 /// the lanes are fixed here.
 const LANES: usize = 16;
 
+/// Runs `f` compiled for the vector width that the CPU has (through pulp's run-time
+/// dispatch): for elementwise loops, which the compiler vectorises only for the target's
+/// baseline (SSE2 on x86-64) otherwise. Mark the closure `#[inline(always)]`: only inlined
+/// is it compiled for the wider vectors (and a `mul_add` in it a single instruction rather
+/// than a call); and keep any choice that is the same for every entry (an activation, say)
+/// out of its loops.
+pub fn vectorised<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(Vectorised(f))
+}
+
+struct Vectorised<F>(F);
+
+impl<R, F: FnOnce() -> R> pulp::WithSimd for Vectorised<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> R {
+        (self.0)()
+    }
+}
+
 /// `(max |v|, all finite)` over `v`, in one vectorised pass.
 pub fn max_abs_finite<T: Float>(v: &[T]) -> (T, bool) {
     pulp::Arch::new().dispatch(MaxAbsFinite(v))
@@ -629,6 +650,14 @@ fn halve<T: Float, const N: usize, const H: usize>(v: [T; N]) -> [T; H] {
     out
 }
 
+/// `‖x‖² = Σ x_i²`, vectorised: summed in the fixed lanes of [`dot_laned`].
+pub fn sum_squares<T: Float>(x: &[T]) -> T {
+    vectorised(
+        #[inline(always)]
+        || dot_laned(x, x),
+    )
+}
+
 /// `Σ x_i y_i` accumulated in f64.
 pub fn dot_f64<T: Float>(x: &[T], y: &[T]) -> f64 {
     x.iter().zip(y).map(|(&a, &b)| a.to_f64() * b.to_f64()).sum()
@@ -638,18 +667,28 @@ pub fn dot_f64<T: Float>(x: &[T], y: &[T]) -> f64 {
 pub fn sub_into<T: Float>(a: &Matrix<T>, b: &Matrix<T>, out: &mut Matrix<T>) {
     out.set_cols(a.cols());
     let pairs = a.as_slice().iter().zip(b.as_slice());
-    for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
-        *o = x - y;
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
+                *o = x - y;
+            }
+        },
+    );
 }
 
 /// Adds `b` to every column of `m`.
 pub fn add_bias<T: Float>(m: &mut Matrix<T>, b: &[T]) {
-    for col in m.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
-        for (v, &bi) in col.iter_mut().zip(b) {
-            *v += bi;
-        }
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for col in m.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
+                for (v, &bi) in col.iter_mut().zip(b) {
+                    *v += bi;
+                }
+            }
+        },
+    );
 }
 
 /// `dst = W a + b` for every column of `a`.
