@@ -31,7 +31,7 @@ use crate::inference::{Clamp, InferenceConfig, Relaxation, Start};
 use crate::learn::apply_update;
 use crate::learn::layer_gradient;
 use crate::learn::{AdamConfig, Backprop, DirectUpdate, Params, Rule, RuleState, UpdateNorms};
-use crate::linalg::{Float, Matrix, Threads, sub_into};
+use crate::linalg::{Float, Matrix, Threads, sub_into, sum_squares};
 use crate::model::{Forward, Head, Network};
 
 /// The algorithms ilnet trains with.
@@ -413,7 +413,7 @@ impl<T: Float> Trainer<T> {
                         // g = σ(p) - t with t = (σ(p) + αNy)/(1 + αN), i.e. αN/(1 + αN)·(σ(p) - y).
                         let a_top = &self.fwd.a[depth - 1];
                         for j in 0..batch {
-                            let norm: T = a_top.col(j).iter().map(|&v| v * v).sum();
+                            let norm = sum_squares(a_top.col(j));
                             let k = alpha * (norm + T::ONE + eps);
                             let w = k / (T::ONE + k);
                             let pairs = self.fwd.out.col(j).iter().zip(y.col(j));

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{NonFinite, Quantity};
 use crate::linalg::{
     Float, Matrix, Op, Threads, add_bias, affine, clear_upper_state, gemm, matvec_pair, sub_into,
+    sum_squares, vectorised,
 };
-use crate::model::{Network, slice_cols};
+use crate::model::{Activation, Network, slice_cols};
 
 /// How the output activity `ĥ_L` is set from the prediction `σ(p_L)` and the target `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -409,9 +410,14 @@ impl<T: Float> Chunk<T> {
         let e_out = &mut self.e[depth];
         e_out.set_cols(self.s.cols());
         let out = self.hhat[depth].as_slice().iter().zip(self.s.as_slice());
-        for (e, (&h, &s)) in e_out.as_mut_slice().iter_mut().zip(out) {
-            *e = c * (h - s);
-        }
+        vectorised(
+            #[inline(always)]
+            || {
+                for (e, (&h, &s)) in e_out.as_mut_slice().iter_mut().zip(out) {
+                    *e = c * (h - s);
+                }
+            },
+        );
     }
 
     /// `ĥ_l ← ĥ_l - γ_top·e_l + γ_bot·f'(ĥ_l) ⊙ (W_lᵀ e_{l+1})`, `a_l = f(ĥ_l)`, then
@@ -425,20 +431,15 @@ impl<T: Float> Chunk<T> {
         let f = net.activation_of(l);
         let p_up = &mut self.p[l + 1];
         let (h, a, e) = (&mut self.hhat[l], &mut self.a[l], &self.e[l]);
-        let relax = |h: &mut T, a: &mut T, e: T, bk: T| {
-            let next = *h - gamma_top * e + gamma_bot * f.derivative(*h) * bk;
-            *h = next;
-            *a = f.apply(next);
-        };
         if h.cols() == 1 {
             let (h, a, e) = (h.as_mut_slice(), a.as_mut_slice(), e.as_slice());
             let up = self.e[l + 1].as_slice();
-            matvec_pair(&layer.w, up, p_up.as_mut_slice(), a, |start, back, a| {
+            // ReLU is flat wherever it is silent: `f'(ĥ_j) = 0` where `a_j = 0`.
+            let skip_silent = matches!(f, Activation::Relu);
+            matvec_pair(&layer.w, up, p_up.as_mut_slice(), a, skip_silent, |start, back, a| {
                 let n = back.len();
                 let (h, e) = (&mut h[start..start + n], &e[start..start + n]);
-                for (((hv, av), &ev), &bk) in h.iter_mut().zip(a).zip(e).zip(back) {
-                    relax(hv, av, ev, bk);
-                }
+                relax_units(f, h, a, e, back, gamma_top, gamma_bot);
             });
             add_bias(p_up, &layer.b);
             return;
@@ -446,11 +447,9 @@ impl<T: Float> Chunk<T> {
         let back = &mut self.back[l];
         back.set_cols(h.cols());
         gemm(back, false, &layer.w, Op::T, &self.e[l + 1], Op::N, T::ONE, Threads::single());
-        let terms = e.as_slice().iter().zip(back.as_slice());
-        for ((hv, av), (&ev, &bk)) in h.as_mut_slice().iter_mut().zip(a.as_mut_slice()).zip(terms) {
-            relax(hv, av, ev, bk);
-        }
-        affine(p_up, &layer.w, &layer.b, a, Threads::single());
+        let (h, a) = (h.as_mut_slice(), a.as_mut_slice());
+        relax_units(f, h, a, e.as_slice(), back.as_slice(), gamma_top, gamma_bot);
+        affine(p_up, &layer.w, &layer.b, &self.a[l], Threads::single());
     }
 
     /// `p_l = W_{l-1} a_{l-1} + b_{l-1}` for `l = 2..L`, then `s = σ(p_L)`.
@@ -480,7 +479,7 @@ impl<T: Float> Chunk<T> {
             Clamp::Prox { alpha, eps } => {
                 let a_top = &self.a[depth - 1];
                 for j in 0..y.cols() {
-                    let norm: T = a_top.col(j).iter().map(|&v| v * v).sum();
+                    let norm = sum_squares(a_top.col(j));
                     let k = alpha * (norm + T::ONE + eps);
                     let scale = T::ONE / (T::ONE + k);
                     let pairs = y.col(j).iter().zip(self.s.col(j));
@@ -491,6 +490,57 @@ impl<T: Float> Chunk<T> {
             }
         }
     }
+}
+
+/// `ĥ ← ĥ - γ_top·e + γ_bot·f'(ĥ) ⊙ back` and `a = f(ĥ)`, entry by entry: the update of
+/// one hidden layer given `back = W_lᵀ e_{l+1}`.
+fn relax_units<T: Float>(
+    f: Activation,
+    h: &mut [T],
+    a: &mut [T],
+    e: &[T],
+    back: &[T],
+    gamma_top: T,
+    gamma_bot: T,
+) {
+    #[inline(always)]
+    fn run<T: Float>(
+        f: impl Fn(T) -> T,
+        slope: impl Fn(T) -> T,
+        (h, a, e, back): (&mut [T], &mut [T], &[T], &[T]),
+        (gamma_top, gamma_bot): (T, T),
+    ) {
+        let terms = e.iter().zip(back);
+        for ((hv, av), (&ev, &bk)) in h.iter_mut().zip(a.iter_mut()).zip(terms) {
+            let next = *hv - gamma_top * ev + gamma_bot * slope(*hv) * bk;
+            *hv = next;
+            *av = f(next);
+        }
+    }
+    let bufs = (h, a, e, back);
+    let gammas = (gamma_top, gamma_bot);
+    // One loop per activation, each compiled with the activation known.
+    vectorised(
+        #[inline(always)]
+        || match f {
+            Activation::Relu => {
+                let relu = Activation::Relu;
+                run(|v| relu.apply(v), |v| relu.derivative(v), bufs, gammas)
+            }
+            Activation::Tanh => {
+                let tanh = Activation::Tanh;
+                run(|v| tanh.apply(v), |v| tanh.derivative(v), bufs, gammas)
+            }
+            Activation::Sigmoid => {
+                let sig = Activation::Sigmoid;
+                run(|v| sig.apply(v), |v| sig.derivative(v), bufs, gammas)
+            }
+            Activation::Identity => {
+                let id = Activation::Identity;
+                run(|v| id.apply(v), |v| id.derivative(v), bufs, gammas)
+            }
+        },
+    );
 }
 
 /// The free energy `F = Σ_{l<L} ½‖ĥ_l - p_l‖² + c·ℓ(ĥ_L, p_L)` of activities `hhat`

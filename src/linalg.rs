@@ -54,6 +54,8 @@ pub trait Float:
     fn max(self, other: Self) -> Self;
     fn is_finite(self) -> bool;
     fn powi(self, n: i32) -> Self;
+    /// `self·a + b` with one rounding.
+    fn mul_add(self, a: Self, b: Self) -> Self;
 
     /// Converts a count (batch size, width) to this float.
     fn from_usize(n: usize) -> Self {
@@ -111,6 +113,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn powi(self, n: i32) -> Self {
                 <$t>::powi(self, n)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
         }
     };
@@ -359,10 +365,32 @@ pub fn clear_upper_state() {
 }
 
 /// Lanes of the explicitly laned reductions below. Elementwise kernels go through pulp's
-/// run-time dispatch so that they are compiled for the vector width the CPU has (AVX2 on
-/// x86-64); results do not depend on it, since the compiler never fuses or reorders float
-/// operations on its own and the lanes are fixed here.
+/// run-time dispatch so that they are compiled for the vector width the CPU has (AVX-512 or
+/// AVX2 on x86-64); results do not depend on it, since the compiler never fuses or reorders
+/// float operations on its own (fused multiply-adds are asked for by name, `mul_add`) and
+/// the lanes are fixed here.
 const LANES: usize = 16;
+
+/// Runs `f` compiled for the vector width that the CPU has (through pulp's run-time
+/// dispatch): for elementwise loops, which the compiler vectorises only for the target's
+/// baseline (SSE2 on x86-64) otherwise. Mark the closure `#[inline(always)]`: only inlined
+/// is it compiled for the wider vectors (and a `mul_add` in it a single instruction rather
+/// than a call); and keep any choice that is the same for every entry (an activation, say)
+/// out of its loops.
+pub fn vectorised<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(Vectorised(f))
+}
+
+struct Vectorised<F>(F);
+
+impl<R, F: FnOnce() -> R> pulp::WithSimd for Vectorised<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> R {
+        (self.0)()
+    }
+}
 
 /// `(max |v|, all finite)` over `v`, in one vectorised pass.
 pub fn max_abs_finite<T: Float>(v: &[T]) -> (T, bool) {
@@ -381,20 +409,34 @@ impl<T: Float> pulp::WithSimd for MaxAbsFinite<'_, T> {
         let mut probe = [T::ZERO; LANES];
         let mut top = [T::ZERO; LANES];
         let mut chunks = self.0.chunks_exact(LANES);
+        // The two loops and the final comparisons are written apart: in one loop, or with a
+        // final fold over `max`, the compiler shuffled the lanes of every chunk (3x slower).
         for c in &mut chunks {
+            let c: &[T; LANES] = c.try_into().expect("a chunk of LANES");
             for k in 0..LANES {
                 // `x·0` is NaN exactly when `x` is not finite.
                 probe[k] += c[k] * T::ZERO;
+            }
+            for k in 0..LANES {
                 let a = c[k].abs();
                 top[k] = if a > top[k] { a } else { top[k] };
             }
         }
-        for (k, &x) in chunks.remainder().iter().enumerate() {
-            probe[k] += x * T::ZERO;
-            top[k] = top[k].max(x.abs());
+        // The tail, padded with zeros, which change neither result.
+        let mut last = [T::ZERO; LANES];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        for k in 0..LANES {
+            probe[k] += last[k] * T::ZERO;
+            let a = last[k].abs();
+            top[k] = if a > top[k] { a } else { top[k] };
         }
-        let finite = probe.iter().all(|p| *p == T::ZERO);
-        (top.iter().copied().fold(T::ZERO, T::max), finite)
+        let mut most = T::ZERO;
+        let mut finite = true;
+        for k in 0..LANES {
+            most = if top[k] > most { top[k] } else { most };
+            finite &= probe[k] == T::ZERO;
+        }
+        (most, finite)
     }
 }
 
@@ -407,6 +449,14 @@ impl<T: Float> pulp::WithSimd for MaxAbsFinite<'_, T> {
 /// product only through the same index: so each block of `W` is read from memory once and
 /// then used twice from cache. At batch 1 those reads are the cost of inference.
 ///
+/// With `skip_silent`, `back_j` is left at zero for every `j` whose `a_j` is zero on entry:
+/// the caller's promise that `relax` multiplies `back_j` by zero there, as ReLU's slope is
+/// zero wherever its output is. About half of a ReLU layer is silent.
+///
+/// The sums have a fixed order, whatever the CPU's vector width: `back_j` is
+/// [`dot_laned`]'s, and `p_i` adds `a_j W_ij` over the columns in order, one fused
+/// multiply-add each, skipping the columns whose `a_j` is zero.
+///
 /// # Panics
 /// If `up` or `p` does not have `m` entries, or `a` not `n`.
 pub fn matvec_pair<T: Float>(
@@ -414,11 +464,12 @@ pub fn matvec_pair<T: Float>(
     up: &[T],
     p: &mut [T],
     a: &mut [T],
+    skip_silent: bool,
     relax: impl FnMut(usize, &[T], &mut [T]),
 ) {
     assert!(up.len() == w.rows() && p.len() == w.rows(), "matvec_pair: lengths differ from W");
     assert_eq!(a.len(), w.cols(), "matvec_pair: a must have one entry per column of W");
-    pulp::Arch::new().dispatch(MatvecPair { w, up, p, a, relax })
+    pulp::Arch::new().dispatch(MatvecPair { w, up, p, a, skip_silent, relax })
 }
 
 /// Columns of `W` per block of [`matvec_pair`]: 16 columns of 256 floats stay in L1.
@@ -429,6 +480,7 @@ struct MatvecPair<'a, T, F> {
     up: &'a [T],
     p: &'a mut [T],
     a: &'a mut [T],
+    skip_silent: bool,
     relax: F,
 }
 
@@ -437,7 +489,7 @@ impl<T: Float, F: FnMut(usize, &[T], &mut [T])> pulp::WithSimd for MatvecPair<'_
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let MatvecPair { w, up, p, a, mut relax } = self;
+        let MatvecPair { w, up, p, a, skip_silent, mut relax } = self;
         let m = w.rows();
         p.fill(T::ZERO);
         if m == 0 {
@@ -445,92 +497,165 @@ impl<T: Float, F: FnMut(usize, &[T], &mut [T])> pulp::WithSimd for MatvecPair<'_
         }
         let blocks = w.as_slice().chunks(BLOCK * m).zip(a.chunks_mut(BLOCK));
         for (b, (block, a)) in blocks.enumerate() {
+            let col = |j: usize| &block[j * m..(j + 1) * m];
+            let mut wanted = [0; BLOCK];
+            let mut count = 0;
+            for (j, &av) in a.iter().enumerate() {
+                if !(skip_silent && av == T::ZERO) {
+                    wanted[count] = j;
+                    count += 1;
+                }
+            }
             let mut back = [T::ZERO; BLOCK];
-            let back = &mut back[..a.len()];
-            let mut groups = block.chunks_exact(GROUP * m).zip(back.chunks_exact_mut(GROUP));
-            for (cols, out) in &mut groups {
-                out.copy_from_slice(&dot4_laned(cols, up));
+            let mut groups = wanted[..count].chunks_exact(GROUP);
+            for g in &mut groups {
+                let sums = dot4_laned([col(g[0]), col(g[1]), col(g[2]), col(g[3])], up);
+                for (&j, s) in g.iter().zip(sums) {
+                    back[j] = s;
+                }
             }
-            let done = block.len() / (GROUP * m) * GROUP;
-            for (col, out) in block[done * m..].chunks_exact(m).zip(&mut back[done..]) {
-                *out = dot_laned(col, up);
+            for &j in groups.remainder() {
+                back[j] = dot_laned(col(j), up);
             }
-            relax(b * BLOCK, back, a);
+            relax(b * BLOCK, &back[..a.len()], a);
 
-            for (cols, ak) in block.chunks(GROUP * m).zip(a.chunks(GROUP)) {
-                if ak.iter().all(|&v| v == T::ZERO) {
-                    // Silent units add nothing; ReLU leaves about half of them silent.
-                    continue;
-                }
-                if let Ok(&[a0, a1, a2, a3]) = <&[T; GROUP]>::try_from(ak) {
-                    let (c0, rest) = cols.split_at(m);
-                    let (c1, rest) = rest.split_at(m);
-                    let (c2, c3) = rest.split_at(m);
-                    let rows = c0.iter().zip(c1).zip(c2.iter().zip(c3));
-                    for (pv, ((&x0, &x1), (&x2, &x3))) in p.iter_mut().zip(rows) {
-                        *pv += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
-                    }
-                } else {
-                    for (col, &av) in cols.chunks_exact(m).zip(ak) {
-                        for (pv, &c) in p.iter_mut().zip(col) {
-                            *pv += av * c;
-                        }
-                    }
+            let mut live = [(0, T::ZERO); BLOCK];
+            let mut count = 0;
+            for (j, &av) in a.iter().enumerate() {
+                // Silent units add nothing.
+                if av != T::ZERO {
+                    live[count] = (j * m, av);
+                    count += 1;
                 }
             }
+            axpy_columns(p, block, &live[..count]);
         }
     }
 }
 
-/// Columns of `W` per pass of [`matvec_pair`] over the output.
+/// `p += Σ_k a_k W[:, j_k]` over `live = [(j_k·m, a_k)]`, one fused multiply-add per term,
+/// in the order of `live`; the columns are those of `block` (`m = p.len()` rows each).
+#[inline(always)]
+fn axpy_columns<T: Float>(p: &mut [T], block: &[T], live: &[(usize, T)]) {
+    const ROWS: usize = 4 * LANES;
+    let m = p.len();
+    let mut rows = p.chunks_exact_mut(ROWS);
+    for (r, pv) in (&mut rows).enumerate() {
+        let i = r * ROWS;
+        let mut acc: [T; ROWS] = (&*pv).try_into().expect("a chunk of ROWS");
+        for &(start, av) in live {
+            let col: &[T; ROWS] = block[start + i..][..ROWS].try_into().expect("a chunk of ROWS");
+            for k in 0..ROWS {
+                acc[k] = col[k].mul_add(av, acc[k]);
+            }
+        }
+        pv.copy_from_slice(&acc);
+    }
+    let done = m - m % ROWS;
+    for (i, pv) in rows.into_remainder().iter_mut().enumerate() {
+        let mut acc = *pv;
+        for &(start, av) in live {
+            acc = block[start + done + i].mul_add(av, acc);
+        }
+        *pv = acc;
+    }
+}
+
+/// Columns of `W` per group of dot products in [`matvec_pair`].
 const GROUP: usize = 4;
 
-/// The dot products of the [`GROUP`] consecutive columns of `block` with `y`, each exactly
-/// as [`dot_laned`] computes it; interleaved so that the additions do not wait on each other.
+/// Lanes of the dot products: two vectors of 16 per column, so that a group of four columns
+/// keeps eight independent sums in flight.
+const DOT_LANES: usize = 2 * LANES;
+
+/// The dot products of four columns (each as long as `y`) with `y`, each exactly as
+/// [`dot_laned`] computes it; interleaved so that the additions do not wait on each other.
 #[inline(always)]
-fn dot4_laned<T: Float>(block: &[T], y: &[T]) -> [T; GROUP] {
+fn dot4_laned<T: Float>(cols: [&[T]; GROUP], y: &[T]) -> [T; GROUP] {
     let m = y.len();
-    let (c0, rest) = block.split_at(m);
-    let (c1, rest) = rest.split_at(m);
-    let (c2, c3) = rest.split_at(m);
-    let mut acc = [[T::ZERO; LANES]; GROUP];
-    let cols = c0.chunks_exact(LANES).zip(c1.chunks_exact(LANES));
-    let cols = cols.zip(c2.chunks_exact(LANES).zip(c3.chunks_exact(LANES)));
-    for (((x0, x1), (x2, x3)), u) in cols.zip(y.chunks_exact(LANES)) {
-        let lanes = |x: &[T]| -> [T; LANES] { x.try_into().expect("a chunk of LANES") };
+    if m < DOT_LANES {
+        return cols.map(|c| dot_short(c, y));
+    }
+    let [c0, c1, c2, c3] = cols;
+    let mut acc = [[T::ZERO; DOT_LANES]; GROUP];
+    let pairs = c0.chunks_exact(DOT_LANES).zip(c1.chunks_exact(DOT_LANES));
+    let pairs = pairs.zip(c2.chunks_exact(DOT_LANES).zip(c3.chunks_exact(DOT_LANES)));
+    for (((x0, x1), (x2, x3)), u) in pairs.zip(y.chunks_exact(DOT_LANES)) {
+        let lanes = |x: &[T]| -> [T; DOT_LANES] { x.try_into().expect("a chunk of DOT_LANES") };
         let (x0, x1, x2, x3, u) = (lanes(x0), lanes(x1), lanes(x2), lanes(x3), lanes(u));
-        for k in 0..LANES {
-            acc[0][k] += x0[k] * u[k];
-            acc[1][k] += x1[k] * u[k];
-            acc[2][k] += x2[k] * u[k];
-            acc[3][k] += x3[k] * u[k];
+        for k in 0..DOT_LANES {
+            acc[0][k] = x0[k].mul_add(u[k], acc[0][k]);
+            acc[1][k] = x1[k].mul_add(u[k], acc[1][k]);
+            acc[2][k] = x2[k].mul_add(u[k], acc[2][k]);
+            acc[3][k] = x3[k].mul_add(u[k], acc[3][k]);
         }
     }
-    let tail = m - m % LANES;
+    let tail = m - m % DOT_LANES;
     for (k, &u) in y[tail..].iter().enumerate() {
-        acc[0][k] += c0[tail + k] * u;
-        acc[1][k] += c1[tail + k] * u;
-        acc[2][k] += c2[tail + k] * u;
-        acc[3][k] += c3[tail + k] * u;
+        acc[0][k] = c0[tail + k].mul_add(u, acc[0][k]);
+        acc[1][k] = c1[tail + k].mul_add(u, acc[1][k]);
+        acc[2][k] = c2[tail + k].mul_add(u, acc[2][k]);
+        acc[3][k] = c3[tail + k].mul_add(u, acc[3][k]);
     }
-    acc.map(|lanes| lanes.iter().fold(T::ZERO, |s, &v| s + v))
+    let [a0, a1, a2, a3] = acc;
+    [lane_sum(a0), lane_sum(a1), lane_sum(a2), lane_sum(a3)]
 }
 
-/// `Σ x_i y_i` in [`LANES`] fixed lanes, summed in lane order at the end.
+/// `Σ x_i y_i` with fused multiply-adds: lane `k` of [`DOT_LANES`] sums the terms with
+/// `i ≡ k` in order, and [`lane_sum`] adds the lanes; vectors shorter than the lanes are
+/// summed in order ([`dot_short`]).
 #[inline(always)]
 fn dot_laned<T: Float>(x: &[T], y: &[T]) -> T {
-    let mut acc = [T::ZERO; LANES];
-    let mut lanes = x.chunks_exact(LANES).zip(y.chunks_exact(LANES));
+    if y.len() < DOT_LANES {
+        return dot_short(x, y);
+    }
+    let mut acc = [T::ZERO; DOT_LANES];
+    let mut lanes = x.chunks_exact(DOT_LANES).zip(y.chunks_exact(DOT_LANES));
     for (c, u) in &mut lanes {
-        for k in 0..LANES {
-            acc[k] += c[k] * u[k];
+        for k in 0..DOT_LANES {
+            acc[k] = c[k].mul_add(u[k], acc[k]);
         }
     }
-    let tail = x.chunks_exact(LANES).remainder().iter().zip(y.chunks_exact(LANES).remainder());
-    for (k, (&c, &u)) in tail.enumerate() {
-        acc[k] += c * u;
+    let tail = x.chunks_exact(DOT_LANES).remainder().iter();
+    for (k, (&c, &u)) in tail.zip(y.chunks_exact(DOT_LANES).remainder()).enumerate() {
+        acc[k] = c.mul_add(u, acc[k]);
     }
-    acc.iter().fold(T::ZERO, |s, &v| s + v)
+    lane_sum(acc)
+}
+
+/// `Σ x_i y_i` in index order, one fused multiply-add per term.
+#[inline(always)]
+fn dot_short<T: Float>(x: &[T], y: &[T]) -> T {
+    x.iter().zip(y).fold(T::ZERO, |s, (&a, &b)| a.mul_add(b, s))
+}
+
+/// The sum of the lanes as a fixed tree: halves are added lane by lane until one is left.
+#[inline(always)]
+fn lane_sum<T: Float>(v: [T; DOT_LANES]) -> T {
+    let v: [T; 16] = halve(v);
+    let v: [T; 8] = halve(v);
+    let v: [T; 4] = halve(v);
+    let v: [T; 2] = halve(v);
+    v[0] + v[1]
+}
+
+/// `out_k = v_k + v_{k + H}`, the lanes of the upper half added onto the lower half.
+#[inline(always)]
+fn halve<T: Float, const N: usize, const H: usize>(v: [T; N]) -> [T; H] {
+    let mut out = [T::ZERO; H];
+    let (lo, hi) = v.split_at(H);
+    for ((o, &x), &y) in out.iter_mut().zip(lo).zip(hi) {
+        *o = x + y;
+    }
+    out
+}
+
+/// `‖x‖² = Σ x_i²`, vectorised: summed in the fixed lanes of [`dot_laned`].
+pub fn sum_squares<T: Float>(x: &[T]) -> T {
+    vectorised(
+        #[inline(always)]
+        || dot_laned(x, x),
+    )
 }
 
 /// `Σ x_i y_i` accumulated in f64.
@@ -542,18 +667,28 @@ pub fn dot_f64<T: Float>(x: &[T], y: &[T]) -> f64 {
 pub fn sub_into<T: Float>(a: &Matrix<T>, b: &Matrix<T>, out: &mut Matrix<T>) {
     out.set_cols(a.cols());
     let pairs = a.as_slice().iter().zip(b.as_slice());
-    for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
-        *o = x - y;
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for (o, (&x, &y)) in out.as_mut_slice().iter_mut().zip(pairs) {
+                *o = x - y;
+            }
+        },
+    );
 }
 
 /// Adds `b` to every column of `m`.
 pub fn add_bias<T: Float>(m: &mut Matrix<T>, b: &[T]) {
-    for col in m.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
-        for (v, &bi) in col.iter_mut().zip(b) {
-            *v += bi;
-        }
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for col in m.as_mut_slice().chunks_exact_mut(b.len().max(1)) {
+                for (v, &bi) in col.iter_mut().zip(b) {
+                    *v += bi;
+                }
+            }
+        },
+    );
 }
 
 /// `dst = W a + b` for every column of `a`.
@@ -587,6 +722,41 @@ mod tests {
             gemm(&mut c2, false, &at, Op::T, &b, Op::N, 2.0, Threads::single());
             for (x, y) in c.as_slice().iter().zip(c2.as_slice()) {
                 assert!((x - y).abs() < 1e-12);
+            }
+        }
+    }
+
+    /// The fused pass against the two products done separately by [`gemm`], on sizes around
+    /// the lane and block widths, including 1: `back` as handed to `relax`, `W a` with the
+    /// new activities, and, with `skip_silent`, zero `back` exactly where `a` was zero.
+    #[test]
+    fn matvec_pair_matches_two_products() {
+        for &(m, n) in &[(1, 1), (5, 3), (31, 17), (33, 40), (64, 16), (70, 37)] {
+            let w = Matrix::<f64>::from_fn(m, n, |i, j| (0.3 * i as f64 - 0.7 * j as f64).sin());
+            let up = Matrix::<f64>::from_fn(m, 1, |i, _| (1.1 * i as f64).cos());
+            let a0: Vec<f64> =
+                (0..n).map(|j| if j % 3 == 1 { 0.0 } else { j as f64 * 0.1 }).collect();
+            let mut back_ref = Matrix::zeros(n, 1);
+            gemm(&mut back_ref, false, &w, Op::T, &up, Op::N, 1.0, Threads::single());
+            for skip_silent in [false, true] {
+                let (mut a, mut p) = (a0.clone(), vec![0.0; m]);
+                let mut back = vec![f64::NAN; n];
+                matvec_pair(&w, up.as_slice(), &mut p, &mut a, skip_silent, |start, bk, a| {
+                    back[start..start + bk.len()].copy_from_slice(bk);
+                    for (k, av) in a.iter_mut().enumerate() {
+                        *av = (*av - 0.5 * bk[k]).max(0.0);
+                    }
+                });
+                for j in 0..n {
+                    let want = if skip_silent && a0[j] == 0.0 { 0.0 } else { back_ref.get(j, 0) };
+                    assert!((back[j] - want).abs() < 1e-12, "{m}x{n} back[{j}]");
+                }
+                let a_new = Matrix::from_col_major(n, 1, a);
+                let mut p_ref = Matrix::zeros(m, 1);
+                gemm(&mut p_ref, false, &w, Op::N, &a_new, Op::N, 1.0, Threads::single());
+                for i in 0..m {
+                    assert!((p[i] - p_ref.get(i, 0)).abs() < 1e-12, "{m}x{n} p[{i}]");
+                }
             }
         }
     }
