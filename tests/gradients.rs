@@ -107,10 +107,10 @@ fn check_backprop(net: &Network<f64>, batch: usize, seed: u64, label: &str) {
 fn inference_step_is_gradient_descent_on_the_free_energy() {
     for head in Head::ALL {
         for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Identity] {
-            for (k, shape) in
-                [&[3usize, 5, 4, 2][..], &[2, 1, 3], &[4, 7, 1, 5, 3]].iter().enumerate()
+            let shapes = [&[3usize, 5, 4, 2][..], &[2, 1, 3], &[4, 7, 1, 5, 3]];
+            // Batch 1 runs the fused single-sample kernel, batch 2 the general products.
+            for (k, (shape, batch)) in shapes.iter().flat_map(|s| [(s, 1usize), (s, 2)]).enumerate()
             {
-                let batch = 2;
                 let seed = 100 + k as u64;
                 let net = net(shape, act, head, seed);
                 let x = uniform(shape[0], batch, -1.0, 1.0, seed + 1);
@@ -152,7 +152,8 @@ fn inference_step_is_gradient_descent_on_the_free_energy() {
                         let moved = (r.hhat[l].as_slice()[i] - h0[l].as_slice()[i]) / -gamma;
                         assert!(
                             (grad - moved).abs() < FD_TOL * (1.0 + grad.abs()),
-                            "{head} {act} {shape:?} layer {l} unit {i}: step {moved} vs ∂F {grad}"
+                            "{head} {act} {shape:?} B={batch} layer {l} unit {i}: step {moved} vs \
+                             ∂F {grad}"
                         );
                     }
                 }
