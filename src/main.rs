@@ -318,10 +318,26 @@ fn main() -> ExitCode {
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ilnet: {e:#}");
+            eprintln!("ilnet: {}", error_message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by `: `, leaving out a cause that its parent's message
+/// already quotes (many of our errors name their I/O cause in the message itself).
+fn error_message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    let mut shown = text.clone();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !shown.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        shown = c;
+    }
+    text
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {

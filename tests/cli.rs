@@ -409,3 +409,20 @@ fn trains_an_autoencoder() {
         metrics.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
     assert!(loss[loss.len() - 1] < 0.9 * loss[0], "reconstruction loss {loss:?}");
 }
+
+/// An output folder that cannot be made is one error line naming it, the cause said once.
+#[test]
+fn unwritable_output_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let out = ilnet()
+        .args(["xor", "--seeds", "1", "--epochs", "1", "--out"])
+        .arg(file.join("sub"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with("ilnet: ") && err.contains("a-file/sub"), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "the cause is repeated: {err}");
+}
