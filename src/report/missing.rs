@@ -31,7 +31,9 @@ use plotters::prelude::*;
 
 use super::ReportError;
 use super::html::{Page, page};
-use super::plots::{DrawResult, PALETTE, RenderedPlot, file_stem, format_tick, register_font};
+use super::plots::{
+    DrawResult, PALETTE, RenderedPlot, draw_legend, file_stem, format_tick, register_font,
+};
 use super::stats::MeanStd;
 use super::tables::{Table, markdown};
 use crate::missing::metrics::ECE_BINS;
@@ -715,13 +717,7 @@ fn draw_panel<DB: DrawingBackend>(
         }))?;
     }
     if legend {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 13)?;
     }
     Ok(())
 }

@@ -210,6 +210,21 @@ fn render(fig: &Figure, out: &Path, stem: &str) -> Result<RenderedPlot, ReportEr
     Ok(RenderedPlot { title: fig.title().to_string(), svg_path, png_path, svg })
 }
 
+/// The legend of every figure: the labelled series in a translucent box at `position`.
+pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+}
+
 pub(super) type DrawResult<DB> =
     Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -303,14 +318,7 @@ fn draw_stability<DB: DrawingBackend>(
             .label("× at 0: seeds diverged (k/n)")
             .legend(|(x, y)| Cross::new((x + 12, y), 6, BLACK.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 15)
 }
 
 fn draw_curves<DB: DrawingBackend>(
@@ -384,14 +392,7 @@ fn draw_curves<DB: DrawingBackend>(
         CurveMetric::Accuracy => SeriesLabelPosition::LowerRight,
         CurveMetric::Loss => SeriesLabelPosition::UpperRight,
     };
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart, position, 15)
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@ use plotters::prelude::*;
 
 use super::ReportError;
 use super::html::{Page, base64, page};
-use super::plots::{DrawResult, PALETTE, RenderedPlot, file_stem, format_tick, register_font};
+use super::plots::{
+    DrawResult, PALETTE, RenderedPlot, draw_legend, file_stem, format_tick, register_font,
+};
 use super::png::encode_rgb;
 use super::stats::MeanStd;
 use super::tables::{Table, markdown};
@@ -392,13 +394,7 @@ fn draw_curves<DB: DrawingBackend>(
         );
     }
     if legend {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
     }
     Ok(())
 }
