@@ -87,6 +87,34 @@ pub fn roc_auc(probs: &[f32], k: usize, labels: &[u32]) -> Option<f64> {
     (!aucs.is_empty()).then(|| aucs.iter().sum::<f64>() / aucs.len() as f64)
 }
 
+/// The scores of one classified row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowScore {
+    /// The largest probability.
+    pub confidence: f64,
+    /// Whether the largest probability is on the true class.
+    pub correct: bool,
+    pub entropy: f64,
+    /// `|2p_1 - 1|` for two classes, else 0.
+    pub decisiveness: f64,
+    /// `-ln p_label`, floored at [`P_FLOOR`].
+    pub nll: f64,
+}
+
+impl RowScore {
+    /// Scores probabilities `p` against the true `label`.
+    pub fn of(p: &[f32], label: u32) -> RowScore {
+        let top = argmax(p);
+        RowScore {
+            confidence: f64::from(p[top]),
+            correct: top == label as usize,
+            entropy: entropy(p),
+            decisiveness: if p.len() == 2 { (2.0 * f64::from(p[1]) - 1.0).abs() } else { 0.0 },
+            nll: -f64::from(p[label as usize]).max(P_FLOOR).ln(),
+        }
+    }
+}
+
 /// Counts for the ECE and the other per-row averages of a set of classified rows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClassSums {
@@ -106,17 +134,18 @@ pub struct ClassSums {
 impl ClassSums {
     /// Adds one row: its probabilities and true label.
     pub fn add(&mut self, p: &[f32], label: u32) {
-        let top = argmax(p);
-        let c = f64::from(p[top]);
-        let b = confidence_bin(c);
+        self.add_row(&RowScore::of(p, label));
+    }
+
+    /// Adds one row already scored.
+    pub fn add_row(&mut self, r: &RowScore) {
+        let b = confidence_bin(r.confidence);
         self.n[b] += 1;
-        self.correct[b] += u64::from(top == label as usize);
-        self.confidence[b] += c;
-        self.entropy += entropy(p);
-        if p.len() == 2 {
-            self.decisiveness += (2.0 * f64::from(p[1]) - 1.0).abs();
-        }
-        self.nll -= f64::from(p[label as usize]).max(P_FLOOR).ln();
+        self.correct[b] += u64::from(r.correct);
+        self.confidence[b] += r.confidence;
+        self.entropy += r.entropy;
+        self.decisiveness += r.decisiveness;
+        self.nll += r.nll;
     }
 
     /// Merges another set of rows in.

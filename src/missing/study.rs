@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
-use super::metrics::{ClassSums, regression_scores, roc_auc};
+use super::metrics::{ClassSums, RowScore, confidence_bin, regression_scores, roc_auc};
 use super::tabular_benchmarks::{self, Benchmark};
 use super::{Corruption, Mechanism, MissingError};
 use crate::algo::{Algorithm, Hyper, Trainer};
@@ -531,19 +531,17 @@ fn score(test: &Dataset, pred: &Predictions, result: &mut JobResult) {
         Target::Classes { labels, classes } => {
             let mut all = ClassSums::default();
             for (i, &label) in labels.iter().enumerate() {
-                let p = &pred.values[i * classes..(i + 1) * classes];
-                let mut one = ClassSums::default();
-                one.add(p, label);
-                all.merge(&one);
-                let conf_bin = one.n.iter().position(|&n| n > 0).unwrap_or(0);
-                let cell = cells.entry((missing_bin(fractions[i]), conf_bin)).or_default();
+                let row = RowScore::of(&pred.values[i * classes..(i + 1) * classes], label);
+                all.add_row(&row);
+                let key = (missing_bin(fractions[i]), confidence_bin(row.confidence));
+                let cell = cells.entry(key).or_default();
                 cell.rows += 1;
-                cell.correct += one.correct[conf_bin];
-                cell.confidence += one.confidence[conf_bin];
-                cell.entropy += one.entropy;
-                cell.certainty += 1.0 - one.entropy / (*classes.max(&2) as f64).ln();
-                cell.decisiveness += one.decisiveness;
-                cell.nll += one.nll;
+                cell.correct += u64::from(row.correct);
+                cell.confidence += row.confidence;
+                cell.entropy += row.entropy;
+                cell.certainty += 1.0 - row.entropy / (*classes.max(&2) as f64).ln();
+                cell.decisiveness += row.decisiveness;
+                cell.nll += row.nll;
             }
             result.accuracy = all.accuracy();
             result.nll = all.nll / all.rows() as f64;
@@ -635,6 +633,12 @@ impl JobResult {
     }
 }
 
+/// The job key of a `runs.csv` or `bins.csv` line: its first seven fields (see [`Job::key`]).
+fn line_key(line: &str) -> &str {
+    let end = line.match_indices(',').nth(6).map_or(line.len(), |(i, _)| i);
+    &line[..end]
+}
+
 /// The keys of the jobs already in `runs.csv` (empty when there is none).
 fn finished_keys(runs: &Path) -> Result<BTreeSet<String>, StudyError> {
     let Ok(text) = std::fs::read_to_string(runs) else { return Ok(BTreeSet::new()) };
@@ -653,7 +657,7 @@ fn finished_keys(runs: &Path) -> Result<BTreeSet<String>, StudyError> {
     let fields = RUNS_HEADER.split(',').count();
     Ok(lines
         .filter(|l| l.splitn(fields, ',').count() == fields && l.ends_with('"'))
-        .map(|l| l.splitn(8, ',').take(7).collect::<Vec<_>>().join(","))
+        .map(|l| line_key(l).to_string())
         .collect())
 }
 
@@ -667,8 +671,7 @@ fn keep_finished(
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut out = format!("{header}\n");
     for line in text.lines().skip(1) {
-        let key = line.splitn(8, ',').take(7).collect::<Vec<_>>().join(",");
-        if keep.contains(&key) && (ends.is_empty() || line.ends_with(ends)) {
+        if keep.contains(line_key(line)) && (ends.is_empty() || line.ends_with(ends)) {
             out.push_str(line);
             out.push('\n');
         }
